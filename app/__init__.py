@@ -1,0 +1,1 @@
+"""Pacta: the accountable registry of interinstitutional agreements."""

@@ -1,0 +1,1 @@
+"""Who is calling: API keys (Bearer), roles and the principal every service receives."""

@@ -1,0 +1,272 @@
+"""The `pacta` command: serve, migrate, organizations, API keys, demo data.
+
+Every command works on the same database as the server (PACTA_DATABASE_URL, or the embedded
+server under PACTA_DATA_DIR), also while the server runs.
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.embedded import database_url
+from app.errors import AppError
+from app.models import OrganizationKind, Role
+
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+
+
+class CliError(Exception):
+    """A refusal to print as one line and exit non-zero."""
+
+
+def _url() -> str:
+    return database_url(get_settings())
+
+
+def _run_db(work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    url = _url()
+
+    async def main() -> Any:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with unit_of_work(make_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from app.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(_url())
+    print("database schema is at the latest revision")
+
+
+def cmd_orgs_create(args: argparse.Namespace) -> None:
+    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
+    from app.organizations import service  # noqa: PLC0415
+    from app.organizations.schemas import OrganizationCreate  # noqa: PLC0415
+
+    try:
+        data = OrganizationCreate(
+            name=args.name, kind=args.kind, country=args.country, subdivision=args.subdivision,
+            inegi_code=args.inegi_code, website=args.website,
+        )
+    except ValidationError as exc:
+        raise CliError(_validation_text(exc)) from exc
+
+    async def work(session: AsyncSession) -> None:
+        org = await service.create_organization(session, data, actor_org_id=PLATFORM_ORG_ID)
+        print(f"{org.id}\t{org.name}\t{org.kind}\t{org.subdivision or ''}")
+
+    _run_db(work)
+
+
+def cmd_orgs_list(_: argparse.Namespace) -> None:
+    from app.http.pagination import PageParams  # noqa: PLC0415
+    from app.organizations import service  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> None:
+        cursor: str | None = None
+        while True:
+            rows, cursor = await service.list_organizations(session, PageParams(200, cursor))
+            for org in rows:
+                print(f"{org.id}\t{org.name}\t{org.kind}\t{org.subdivision or ''}\t{org.inegi_code or ''}")
+            if cursor is None:
+                break
+
+    _run_db(work)
+
+
+def cmd_keys_create(args: argparse.Namespace) -> None:
+    from app.api_keys import service  # noqa: PLC0415
+    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
+    from app.organizations import service as org_service  # noqa: PLC0415
+
+    expires_at = _parse_expiry(args.expires_at) if args.expires_at else None
+
+    async def work(session: AsyncSession) -> None:
+        org = await org_service.resolve_organization(session, args.org)
+        key, secret = await service.issue_key(
+            session, org, role=Role(args.role), name=args.name, expires_at=expires_at, actor_org_id=PLATFORM_ORG_ID
+        )
+        print(f"key id: {key.id}  organization: {org.name}  role: {key.role}", file=sys.stderr)
+        print("the secret below is shown once; store it now", file=sys.stderr)
+        print(secret)
+
+    _run_db(work)
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> None:
+    from app.api_keys import service  # noqa: PLC0415
+    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
+    from app.organizations import service as org_service  # noqa: PLC0415
+
+    try:
+        key_id = uuid.UUID(args.key_id)
+    except ValueError as exc:
+        raise CliError(f"{args.key_id!r} is not a key id (a UUID, as `keys create` printed it)") from exc
+
+    async def work(session: AsyncSession) -> None:
+        org = await org_service.resolve_organization(session, args.org)
+        key = await service.revoke_key(session, org, key_id, actor_org_id=PLATFORM_ORG_ID)
+        print(f"revoked {key.id} (prefix {key.prefix}) at {key.revoked_at}")
+
+    _run_db(work)
+
+
+def cmd_demo_load(_: argparse.Namespace) -> None:
+    from app.demo.loader import load_demo  # noqa: PLC0415
+
+    report = _run_db(load_demo)
+    print(f"demo data: {report.created} created, {report.existing} already there")
+
+
+def _admin_key_file(data_dir: Path) -> Path:
+    return data_dir / "admin-key"
+
+
+def ensure_demo_admin_key(data_dir: Path) -> str:
+    """The first admin key, kept in the data folder so every `make run` can print it again."""
+    from app.api_keys import service  # noqa: PLC0415
+    from app.auth import repository as auth_repository  # noqa: PLC0415
+    from app.auth.secrets import matches, parse_prefix  # noqa: PLC0415
+    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
+    from app.organizations import service as org_service  # noqa: PLC0415
+
+    path = _admin_key_file(data_dir)
+    saved = path.read_text().strip() if path.exists() else None
+
+    async def work(session: AsyncSession) -> str:
+        if saved is not None:
+            prefix = parse_prefix(saved)
+            found = None if prefix is None else await auth_repository.key_with_org(session, prefix)
+            if found is not None and found[0].revoked_at is None and matches(saved, found[0].secret_hash):
+                return saved
+        org = await org_service.get_organization(session, PLATFORM_ORG_ID)
+        _, secret = await service.issue_key(
+            session, org, role=Role.admin, name="first admin key (local)", expires_at=None, actor_org_id=PLATFORM_ORG_ID
+        )
+        return secret
+
+    secret: str = _run_db(work)
+    if secret != saved:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secret + "\n")
+        path.chmod(0o600)
+    return secret
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from app.migrate import upgrade  # noqa: PLC0415
+
+    settings = get_settings()
+    url = _url()
+    # Workers inherit the resolved URL, so they join the same (possibly embedded) server.
+    os.environ["PACTA_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    if not args.no_migrate:
+        upgrade(url)
+    host_for_links = "localhost" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+    if args.demo:
+        cmd_demo_load(args)
+        secret = ensure_demo_admin_key(settings.data_dir)
+        print(f"admin API key: {secret}")
+    print(f"interactive docs: http://{host_for_links}:{args.port}/docs")
+    sys.stdout.flush()
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        access_log=False, proxy_headers=True,
+    )
+
+
+def _parse_expiry(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise CliError(f"--expires-at {text!r} is not an RFC 3339 timestamp") from exc
+    if moment.tzinfo is None:
+        raise CliError("--expires-at needs a UTC offset, e.g. 2027-01-31T00:00:00Z")
+    return moment
+
+
+def _validation_text(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pacta", description="Pacta, the registry of interinstitutional agreements.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    serve.add_argument("--demo", action="store_true", help="load the demo data and print a first admin key")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+
+    orgs = sub.add_parser("orgs", help="organizations").add_subparsers(dest="orgs_command", required=True)
+    create = orgs.add_parser("create", help="create an organization")
+    create.add_argument("--name", required=True)
+    create.add_argument("--kind", required=True, choices=[k.value for k in OrganizationKind if k is not OrganizationKind.platform])
+    create.add_argument("--country", default="MX")
+    create.add_argument("--subdivision")
+    create.add_argument("--inegi-code")
+    create.add_argument("--website")
+    create.set_defaults(func=cmd_orgs_create)
+    orgs.add_parser("list", help="list organizations").set_defaults(func=cmd_orgs_list)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    kc = keys.add_parser("create", help="issue a key and print its secret once")
+    kc.add_argument("--org", required=True, help="organization id or exact name")
+    kc.add_argument("--role", required=True, choices=[r.value for r in Role])
+    kc.add_argument("--name")
+    kc.add_argument("--expires-at", help="RFC 3339 timestamp with offset")
+    kc.set_defaults(func=cmd_keys_create)
+    kr = keys.add_parser("revoke", help="revoke a key")
+    kr.add_argument("key_id", help="the key's id")
+    kr.add_argument("--org", required=True, help="organization id or exact name")
+    kr.set_defaults(func=cmd_keys_revoke)
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
+    demo.add_parser("load", help="load the demo data set (idempotent)").set_defaults(func=cmd_demo_load)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CliError as exc:
+        print(f"pacta: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AppError as exc:
+        print(f"pacta: {exc.detail}", file=sys.stderr)
+        return EXIT_REFUSED
+    except ValidationError as exc:
+        print(f"pacta: invalid settings: {_validation_text(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Settings, read from the environment (prefix ``PACTA_``) and reached only through get_settings()."""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PACTA_"
+# Variables with the prefix that are read by the tooling, not by the service itself.
+TOOLING_VARIABLES = frozenset({"PACTA_TEST_DATABASE_URL"})
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Unknown ``PACTA_*`` variables are refused, so typos surface."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL is started under data_dir.",
+    )
+    data_dir: Path = Path(".pacta")
+    timezone: str = "America/Mexico_City"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    registration_grace_days: int = Field(default=90, ge=0)
+    dormancy_months: int = Field(default=12, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
+    idempotency_lease_seconds: int = Field(default=300, ge=5)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+    storage_url: str | None = None
+    log_signing_key: SecretStr | None = None
+    webhooks_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhooks_allow_loopback: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_variables(cls, data: Any) -> Any:
+        known = {ENV_PREFIX + name.upper() for name in cls.model_fields} | TOOLING_VARIABLES
+        unknown = sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+        if unknown:
+            raise ValueError(f"unknown settings in the environment: {', '.join(unknown)}")
+        return data
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

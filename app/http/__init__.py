@@ -1,0 +1,1 @@
+"""HTTP mechanisms every resource shares: pagination, ETags, CSV, request context, body limits."""

@@ -1,0 +1,66 @@
+"""ETag, If-None-Match (304) and If-Match (428 when missing, 412 when stale) for single resources."""
+
+import hashlib
+
+from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
+
+from app.errors import PreconditionFailed, PreconditionRequired
+from app.log.hashing import canonical_json
+
+
+class NotModified(Exception):  # noqa: N818 - it is an outcome, not an error
+    """Raised by a read whose representation the client already has; answered 304."""
+
+    def __init__(self, etag: str) -> None:
+        super().__init__(etag)
+        self.etag = etag
+
+
+def etag_of(representation: BaseModel) -> str:
+    """A strong validator: the hash of the canonical JSON the client receives."""
+    digest = hashlib.sha256(canonical_json(representation.model_dump(mode="json"))).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _tags(header: str) -> list[str]:
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+def set_etag(response: Response, representation: BaseModel) -> None:
+    response.headers["ETag"] = etag_of(representation)
+
+
+def conditional_read(request: Request, response: Response, representation: BaseModel) -> None:
+    """Set the ETag; raise NotModified when If-None-Match already names it."""
+    etag = etag_of(representation)
+    response.headers["ETag"] = etag
+    header = request.headers.get("if-none-match")
+    if header is not None and ("*" in _tags(header) or etag in _tags(header)):
+        raise NotModified(etag)
+
+
+def require_if_match(request: Request, current: BaseModel) -> None:
+    """Refuse a change made without If-Match (428) or against a representation that moved on (412).
+
+    Call it with the resource read under a row lock, so two clients can never both pass.
+    """
+    header = request.headers.get("if-match")
+    if header is None:
+        raise PreconditionRequired(
+            "This change needs an If-Match header holding the ETag of the resource as you last read it."
+        )
+    tags = _tags(header)
+    if "*" not in tags and etag_of(current) not in tags:
+        raise PreconditionFailed(
+            "The resource changed since you read it (If-Match does not match its ETag): read it again."
+        )
+
+
+async def _not_modified(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    assert isinstance(exc, NotModified)
+    return Response(status_code=304, headers={"ETag": exc.etag})
+
+
+def install_etag_handler(app: FastAPI) -> None:
+    app.add_exception_handler(NotModified, _not_modified)

@@ -1,0 +1,1 @@
+"""Idempotency-Key on every POST, stored in PostgreSQL so it holds across processes."""

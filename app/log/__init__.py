@@ -1,0 +1,1 @@
+"""The transparency log: every write, hashed into an RFC 9162 Merkle tree."""

@@ -1,0 +1,42 @@
+"""SQL for the transparency log."""
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import LogEntry
+
+
+async def reserve_index(session: AsyncSession) -> int:
+    """Take the next index, holding the head row's lock until this transaction ends.
+
+    A rolled-back transaction gives its index back, so the sequence never has gaps; concurrent
+    writers queue on the row lock and commit in index order.
+    """
+    result = await session.execute(
+        text("UPDATE log_head SET size = size + 1 WHERE id = 1 RETURNING size - 1")
+    )
+    return int(result.scalar_one())
+
+
+async def add_entry(session: AsyncSession, entry: LogEntry) -> None:
+    session.add(entry)
+    await session.flush()
+
+
+async def entries_for(session: AsyncSession, *, resource_type: str, resource_id: str) -> list[LogEntry]:
+    result = await session.execute(
+        select(LogEntry)
+        .where(LogEntry.resource_type == resource_type, LogEntry.resource_id == resource_id)  # type: ignore[arg-type]
+        .order_by(LogEntry.index)  # type: ignore[arg-type]
+    )
+    return list(result.scalars())
+
+
+async def size(session: AsyncSession) -> int:
+    result = await session.execute(text("SELECT size FROM log_head WHERE id = 1"))
+    return int(result.scalar_one())
+
+
+async def all_entries(session: AsyncSession) -> list[LogEntry]:
+    result = await session.execute(select(LogEntry).order_by(LogEntry.index))  # type: ignore[arg-type]
+    return list(result.scalars())

@@ -1,0 +1,94 @@
+"""create_app(): lifespan (engine), middleware, routers, problem handlers, OpenAPI."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+
+from app.api_keys.router import router as api_keys_router
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.embedded import database_url
+from app.errors import Conflict, install_error_handlers
+from app.health.router import router as health_router
+from app.http.etag import install_etag_handler
+from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.idempotency.middleware import IdempotencyMiddleware
+from app.observability import configure_logging
+from app.openapi import add_problem_responses
+from app.organizations.router import router as organizations_router
+
+API_TITLE = "Pacta"
+API_DESCRIPTION = (
+    "The accountable registry of interinstitutional agreements: sister-city agreements of Mexican "
+    "municipalities and states, their legal path, verifiable targets, evidence and a transparency log."
+)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the database pool for this process (an external URL, or the embedded server)."""
+    if getattr(app.state, "sessionmaker", None) is not None:
+        # Supplied from outside (tests bind the app to their own transaction).
+        yield
+        return
+    settings: Settings = app.state.settings
+    engine = make_engine(database_url(settings), pool_size=settings.db_pool_size)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+        app.state.sessionmaker = None
+
+
+async def _integrity_error(request: Any, exc: Exception) -> Any:
+    """A uniqueness race the service's own checks could not see coming: a conflict, not a 500."""
+    from app.errors import _app_error  # noqa: PLC0415
+
+    constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
+    detail = "The change conflicts with an existing record" + (f" ({constraint})." if constraint else ".")
+    return await _app_error(request, Conflict(detail))
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title=API_TITLE,
+        description=API_DESCRIPTION,
+        version="1.0.0",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = None
+    install_error_handlers(app)
+    install_etag_handler(app)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    for router in (health_router, organizations_router, api_keys_router):
+        app.include_router(router)
+    # Added last = outermost: request context wraps everything, then the body limit, then idempotency.
+    app.add_middleware(
+        IdempotencyMiddleware, ttl_hours=settings.idempotency_ttl_hours, lease_seconds=settings.idempotency_lease_seconds
+    )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = add_problem_responses(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

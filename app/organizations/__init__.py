@@ -1,0 +1,1 @@
+"""Organizations: the actors that hold API keys."""
