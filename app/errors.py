@@ -177,9 +177,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"No resource at {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(
-        request, status=exc.status_code, title=title, slug=slug, detail=detail, headers=exc.headers
-    )
+    return problem_response(request, status=exc.status_code, title=title, slug=slug, detail=detail, headers=exc.headers)
 
 
 def _loc(loc: Sequence[Any]) -> list[str | int]:
@@ -197,7 +195,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             slug="malformed-body",
             detail="The request body is not valid JSON.",
         )
-    issues = [ValidationIssue(loc=_loc(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))) for e in raw]
+    issues = [
+        ValidationIssue(loc=_loc(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))) for e in raw
+    ]
     fields = ", ".join(".".join(str(p) for p in i.loc) for i in issues[:5])
     return problem_response(
         request,
@@ -209,7 +209,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     request_id = getattr(request.state, "request_id", None)
     logger.exception("unhandled error", extra={"request_id": request_id})
     return problem_response(

@@ -49,7 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 async def _integrity_error(request: Any, exc: Exception) -> Any:
     """A uniqueness race the service's own checks could not see coming: a conflict, not a 500."""
-    from app.errors import _app_error  # noqa: PLC0415
+    from app.errors import _app_error
 
     constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
     detail = "The change conflicts with an existing record" + (f" ({constraint})." if constraint else ".")
@@ -79,9 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.
     app.add_middleware(
-        IdempotencyMiddleware, ttl_hours=settings.idempotency_ttl_hours, lease_seconds=settings.idempotency_lease_seconds
+        IdempotencyMiddleware,
+        ttl_hours=settings.idempotency_ttl_hours,
+        lease_seconds=settings.idempotency_lease_seconds,
     )
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestContextMiddleware)
 
     def openapi() -> dict[str, Any]:

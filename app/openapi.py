@@ -50,6 +50,12 @@ def add_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for code in _codes(method, path, operation):
                 description = _DESCRIPTIONS.get(code, "Service unavailable")
-                responses[code] = {"description": description, "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
-            responses["default"] = {"description": "Any other error", "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+                responses[code] = {
+                    "description": description,
+                    "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+                }
+            responses["default"] = {
+                "description": "Any other error",
+                "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+            }
     return schema

@@ -5,11 +5,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.http.pagination import PageParams, SortKey, apply_keyset
 from app.models import ApiKey
 
-BY_CREATED = SortKey("created", (ApiKey.created_at, ApiKey.id), (datetime, uuid.UUID))  # type: ignore[arg-type]
+BY_CREATED = SortKey("created", (col(ApiKey.created_at), col(ApiKey.id)), (datetime, uuid.UUID))
 
 
 async def add(session: AsyncSession, key: ApiKey) -> None:
@@ -18,14 +19,10 @@ async def add(session: AsyncSession, key: ApiKey) -> None:
 
 
 async def get(session: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
-    stmt = (
-        select(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.organization_id == org_id)  # type: ignore[arg-type]
-        .with_for_update()
-    )
+    stmt = select(ApiKey).where(col(ApiKey.id) == key_id, col(ApiKey.organization_id) == org_id).with_for_update()
     return (await session.execute(stmt)).scalars().first()
 
 
 async def list_page(session: AsyncSession, org_id: uuid.UUID, params: PageParams) -> list[ApiKey]:
-    stmt = select(ApiKey).where(ApiKey.organization_id == org_id)  # type: ignore[arg-type]
+    stmt = select(ApiKey).where(col(ApiKey.organization_id) == org_id)
     return list((await session.execute(apply_keyset(stmt, BY_CREATED, params))).scalars())

@@ -17,7 +17,17 @@ from app.organizations.dependencies import OrganizationDep
 
 router = APIRouter(prefix="/v1/organizations/{organization_id}/api-keys", tags=["api keys"])
 
-CSV_COLUMNS = ("id", "organization_id", "name", "prefix", "role", "created_at", "expires_at", "revoked_at", "last_used_at")
+CSV_COLUMNS = (
+    "id",
+    "organization_id",
+    "name",
+    "prefix",
+    "role",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(idempotency_key_header)])
@@ -26,7 +36,12 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """Issue an API key (admin). The secret is in this response only."""
     key, secret = await service.issue_key(
-        session, org, role=body.role, name=body.name, expires_at=body.expires_at, actor_org_id=principal.org_id
+        session,
+        org,
+        role=body.role,
+        name=body.name,
+        expires_at=body.expires_at,
+        actor_org_id=principal.org_id,
     )
     return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(key).model_dump(), "secret": secret})
 

@@ -36,12 +36,22 @@ async def issue_key(
         raise field_error(["body", "expires_at"], "expires_at must be in the future.")
     secret, prefix, secret_hash = new_key()
     key = ApiKey(
-        organization_id=org.id, name=name, role=role.value, prefix=prefix, secret_hash=secret_hash,
-        created_at=now, expires_at=expires_at,
+        organization_id=org.id,
+        name=name,
+        role=role.value,
+        prefix=prefix,
+        secret_hash=secret_hash,
+        created_at=now,
+        expires_at=expires_at,
     )
     await repository.add(session, key)
     await log_service.append(
-        session, actor_org_id=actor_org_id, action=log_service.Action.create, resource_type=RESOURCE, resource_id=key.id, resource=key
+        session,
+        actor_org_id=actor_org_id,
+        action=log_service.Action.create,
+        resource_type=RESOURCE,
+        resource_id=key.id,
+        resource=key,
     )
     return key, secret
 
@@ -51,12 +61,16 @@ def ensure_may_list(principal: Principal, org: Organization) -> None:
         raise Forbidden("Only admins, auditors and the organization itself may list its keys.")
 
 
-async def list_keys(session: AsyncSession, org: Organization, params: PageParams) -> tuple[Sequence[ApiKey], str | None]:
+async def list_keys(
+    session: AsyncSession, org: Organization, params: PageParams
+) -> tuple[Sequence[ApiKey], str | None]:
     rows = await repository.list_page(session, org.id, params)
     return make_page(rows, repository.BY_CREATED, params, lambda k: (k.created_at, k.id))
 
 
-async def revoke_key(session: AsyncSession, org: Organization, key_id: uuid.UUID, *, actor_org_id: uuid.UUID | None) -> ApiKey:
+async def revoke_key(
+    session: AsyncSession, org: Organization, key_id: uuid.UUID, *, actor_org_id: uuid.UUID | None
+) -> ApiKey:
     """Revoke a key. Revoking a revoked key changes nothing and is not an error."""
     key = await repository.get(session, org.id, key_id)
     if key is None:
@@ -65,6 +79,11 @@ async def revoke_key(session: AsyncSession, org: Organization, key_id: uuid.UUID
         key.revoked_at = datetime.now(UTC)
         await repository.add(session, key)
         await log_service.append(
-            session, actor_org_id=actor_org_id, action=log_service.Action.revoke, resource_type=RESOURCE, resource_id=key.id, resource=key
+            session,
+            actor_org_id=actor_org_id,
+            action=log_service.Action.revoke,
+            resource_type=RESOURCE,
+            resource_id=key.id,
+            resource=key,
         )
     return key

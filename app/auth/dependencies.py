@@ -14,7 +14,11 @@ from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.models import OrganizationKind, Role
 
-_bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="An API key: `Authorization: Bearer pacta_…`")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key: `Authorization: Bearer pacta_…`",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +66,17 @@ async def optional_principal(
     return Principal(key_id=key.id, org_id=org.id, org_kind=OrganizationKind(org.kind), role=Role(key.role))
 
 
-async def required_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def required_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
     if principal is None:
         raise Unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <api key>'.")
     return principal
 
 
-async def admin_principal(principal: Annotated[Principal, Depends(required_principal)]) -> Principal:
+async def admin_principal(
+    principal: Annotated[Principal, Depends(required_principal)],
+) -> Principal:
     if not principal.is_admin:
         raise Forbidden("Only an admin key of the platform organization may do this.")
     return principal

@@ -56,7 +56,7 @@ def is_country(code: str) -> bool:
 
 
 def is_subdivision(code: str, *, country: str | None = None) -> bool:
-    found = pycountry.subdivisions.get(code=code)
+    found = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
     if found is None:
         return False
     return country is None or found.country_code == country

@@ -18,8 +18,16 @@ DEMO_LABEL = "(demo)"
 # Synthetic actors, labelled as such: they stand for the universities, chambers and auditors
 # that real deployments register themselves.
 SYNTHETIC = (
-    OrganizationCreate(name=f"Universidad de Ejemplo {DEMO_LABEL}", kind=OrganizationKind.university, subdivision="MX-JAL"),
-    OrganizationCreate(name=f"Cámara de Comercio de Ejemplo {DEMO_LABEL}", kind=OrganizationKind.business_chamber, subdivision="MX-NLE"),
+    OrganizationCreate(
+        name=f"Universidad de Ejemplo {DEMO_LABEL}",
+        kind=OrganizationKind.university,
+        subdivision="MX-JAL",
+    ),
+    OrganizationCreate(
+        name=f"Cámara de Comercio de Ejemplo {DEMO_LABEL}",
+        kind=OrganizationKind.business_chamber,
+        subdivision="MX-NLE",
+    ),
     OrganizationCreate(name=f"Contraloría Ciudadana de Ejemplo {DEMO_LABEL}", kind=OrganizationKind.auditor),
 )
 

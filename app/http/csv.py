@@ -58,7 +58,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ";".join(_cell(v) for v in value)
     if isinstance(value, dict):
-        import json  # noqa: PLC0415
+        import json
 
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, bool):

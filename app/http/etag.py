@@ -9,7 +9,7 @@ from app.errors import PreconditionFailed, PreconditionRequired
 from app.log.hashing import canonical_json
 
 
-class NotModified(Exception):  # noqa: N818 - it is an outcome, not an error
+class NotModified(Exception):
     """Raised by a read whose representation the client already has; answered 304."""
 
     def __init__(self, etag: str) -> None:

@@ -111,8 +111,14 @@ class BodyLimitMiddleware:
         limit = self.max_upload_bytes + self.MULTIPART_OVERHEAD if multipart else self.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await send_problem(scope, send, 413, "Payload too large", "payload-too-large",
-                                f"The request body may hold at most {limit} bytes.")
+            await send_problem(
+                scope,
+                send,
+                413,
+                "Payload too large",
+                "payload-too-large",
+                f"The request body may hold at most {limit} bytes.",
+            )
             return
         received = 0
 
@@ -130,15 +136,22 @@ class BodyLimitMiddleware:
 
 async def send_problem(scope: Scope, send: Send, status: int, title: str, slug: str, detail: str) -> None:
     body = json.dumps(
-        {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, "instance": scope.get("path")}
+        {
+            "type": f"/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path"),
+        }
     ).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-

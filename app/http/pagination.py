@@ -11,7 +11,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import Function
 
 from app.errors import field_error
 from app.log.hashing import jsonable
@@ -47,7 +50,7 @@ class SortKey:
     """An ordering by one or more columns, all in the same direction, the last one unique."""
 
     name: str
-    columns: tuple[ColumnElement[Any], ...]
+    columns: tuple[ColumnElement[Any] | Mapped[Any] | Function[Any], ...]
     types: tuple[type, ...]
     descending: bool = False
 
@@ -58,7 +61,11 @@ def encode_cursor(sort: SortKey, values: Sequence[Any]) -> str:
 
 
 def _bad_cursor() -> Exception:
-    return field_error(["query", "cursor"], "The cursor is not one this list gave out (or belongs to another sort).", "cursor_invalid")
+    return field_error(
+        ["query", "cursor"],
+        "The cursor is not one this list gave out (or belongs to another sort).",
+        "cursor_invalid",
+    )
 
 
 def _parse(value: Any, kind: type) -> Any:

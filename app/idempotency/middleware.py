@@ -47,7 +47,13 @@ class Claim:
 
 
 async def claim(
-    maker: async_sessionmaker[AsyncSession], *, scope: str, key: str, request_hash: str, ttl: timedelta, lease: timedelta
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    ttl: timedelta,
+    lease: timedelta,
 ) -> Claim:
     now = datetime.now(UTC)
     async with unit_of_work(maker) as session:
@@ -57,7 +63,9 @@ async def claim(
         record = await repository.lock(session, scope=scope, key=key)
         if record is None or record.created_at < now - ttl:
             if record is None:
-                await repository.try_insert(session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease)
+                await repository.try_insert(
+                    session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease
+                )
             else:
                 await repository.reclaim(session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease)
             return Claim(Outcome.claimed)
@@ -91,14 +99,22 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            await send_problem(scope, send, 422, "Validation failed", "validation-error",
-                               f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.")
+            await send_problem(
+                scope,
+                send,
+                422,
+                "Validation failed",
+                "validation-error",
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            )
             return
         owner = hashlib.sha256(credential.removeprefix("Bearer ").strip().encode()).hexdigest()
 
         # Spool the body to disk past 1 MiB while hashing it: uploads keep memory flat.
         digest = hashlib.sha256()
-        digest.update(f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n".encode())
+        digest.update(
+            f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n".encode()
+        )
         digest.update(headers.get("content-type", "").encode() + b"\n")
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed below
         try:
@@ -119,17 +135,35 @@ class IdempotencyMiddleware:
         maker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
         result = await claim(maker, scope=owner, key=key, request_hash=request_hash, ttl=self.ttl, lease=self.lease)
         if result.outcome is Outcome.mismatch:
-            await send_problem(scope, send, 422, "Idempotency key reused", "idempotency-key-reused",
-                               "This Idempotency-Key was already used with a different request body.")
+            await send_problem(
+                scope,
+                send,
+                422,
+                "Idempotency key reused",
+                "idempotency-key-reused",
+                "This Idempotency-Key was already used with a different request body.",
+            )
             return
         if result.outcome is Outcome.in_flight:
-            await send_problem(scope, send, 409, "Request in progress", "idempotency-in-flight",
-                               "A request with this Idempotency-Key is still being processed; retry later.")
+            await send_problem(
+                scope,
+                send,
+                409,
+                "Request in progress",
+                "idempotency-in-flight",
+                "A request with this Idempotency-Key is still being processed; retry later.",
+            )
             return
         if result.outcome is Outcome.lost_response:
-            await send_problem(scope, send, 409, "Response unavailable", "idempotency-response-lost",
-                               "The request with this Idempotency-Key was carried out, but its response "
-                               "was not kept; read the resource instead of retrying.")
+            await send_problem(
+                scope,
+                send,
+                409,
+                "Response unavailable",
+                "idempotency-response-lost",
+                "The request with this Idempotency-Key was carried out, but its response "
+                "was not kept; read the resource instead of retrying.",
+            )
             return
         if result.outcome is Outcome.replay:
             assert result.record is not None
@@ -155,8 +189,14 @@ class IdempotencyMiddleware:
             if start["status"] >= 500:
                 await repository.release(session, scope=owner, key=key)
             else:
-                kept = [[n.decode("latin-1"), v.decode("latin-1")] for n, v in start.get("headers", []) if n.lower() not in _NOT_REPLAYED]
-                await repository.store_response(session, scope=owner, key=key, status=start["status"], headers=kept, body=body)
+                kept = [
+                    [n.decode("latin-1"), v.decode("latin-1")]
+                    for n, v in start.get("headers", [])
+                    if n.lower() not in _NOT_REPLAYED
+                ]
+                await repository.store_response(
+                    session, scope=owner, key=key, status=start["status"], headers=kept, body=body
+                )
         for message in captured:
             await send(message)
 

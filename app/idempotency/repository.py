@@ -6,16 +6,32 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models import IdempotencyRecord
 
 
-async def try_insert(session: AsyncSession, *, scope: str, key: str, request_hash: str, now: datetime, lease: timedelta) -> bool:
+async def try_insert(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
+    lease: timedelta,
+) -> bool:
     result = await session.execute(
         insert(IdempotencyRecord)
-        .values(scope=scope, key=key, request_hash=request_hash, state="in_flight", created_at=now, locked_until=now + lease)
+        .values(
+            scope=scope,
+            key=key,
+            request_hash=request_hash,
+            state="in_flight",
+            created_at=now,
+            locked_until=now + lease,
+        )
         .on_conflict_do_nothing()
-        .returning(IdempotencyRecord.key)  # type: ignore[arg-type]
+        .returning(col(IdempotencyRecord.key))
     )
     return result.first() is not None
 
@@ -23,19 +39,32 @@ async def try_insert(session: AsyncSession, *, scope: str, key: str, request_has
 async def lock(session: AsyncSession, *, scope: str, key: str) -> IdempotencyRecord | None:
     result = await session.execute(
         select(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
         .with_for_update()
     )
     return result.scalars().first()
 
 
-async def reclaim(session: AsyncSession, *, scope: str, key: str, request_hash: str, now: datetime, lease: timedelta) -> None:
+async def reclaim(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
+    lease: timedelta,
+) -> None:
     await session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
         .values(
-            request_hash=request_hash, state="in_flight", created_at=now, locked_until=now + lease,
-            response_status=None, response_headers=None, response_body=None,
+            request_hash=request_hash,
+            state="in_flight",
+            created_at=now,
+            locked_until=now + lease,
+            response_status=None,
+            response_headers=None,
+            response_body=None,
         )
     )
 
@@ -43,7 +72,7 @@ async def reclaim(session: AsyncSession, *, scope: str, key: str, request_hash: 
 async def mark_committed(session: AsyncSession, *, scope: str, key: str) -> None:
     await session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
         .values(state="committed")
     )
 
@@ -53,7 +82,7 @@ async def store_response(
 ) -> None:
     await session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
         .values(state="done", response_status=status, response_headers=headers, response_body=body)
     )
 
@@ -61,7 +90,9 @@ async def store_response(
 async def release(session: AsyncSession, *, scope: str, key: str) -> None:
     await session.execute(
         delete(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key, IdempotencyRecord.state == "in_flight"  # type: ignore[arg-type]
+            col(IdempotencyRecord.scope) == scope,
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.state) == "in_flight",
         )
     )
 

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models import LogEntry
 
@@ -12,9 +13,7 @@ async def reserve_index(session: AsyncSession) -> int:
     A rolled-back transaction gives its index back, so the sequence never has gaps; concurrent
     writers queue on the row lock and commit in index order.
     """
-    result = await session.execute(
-        text("UPDATE log_head SET size = size + 1 WHERE id = 1 RETURNING size - 1")
-    )
+    result = await session.execute(text("UPDATE log_head SET size = size + 1 WHERE id = 1 RETURNING size - 1"))
     return int(result.scalar_one())
 
 
@@ -26,8 +25,8 @@ async def add_entry(session: AsyncSession, entry: LogEntry) -> None:
 async def entries_for(session: AsyncSession, *, resource_type: str, resource_id: str) -> list[LogEntry]:
     result = await session.execute(
         select(LogEntry)
-        .where(LogEntry.resource_type == resource_type, LogEntry.resource_id == resource_id)  # type: ignore[arg-type]
-        .order_by(LogEntry.index)  # type: ignore[arg-type]
+        .where(col(LogEntry.resource_type) == resource_type, col(LogEntry.resource_id) == resource_id)
+        .order_by(col(LogEntry.index))
     )
     return list(result.scalars())
 
@@ -38,5 +37,5 @@ async def size(session: AsyncSession) -> int:
 
 
 async def all_entries(session: AsyncSession) -> list[LogEntry]:
-    result = await session.execute(select(LogEntry).order_by(LogEntry.index))  # type: ignore[arg-type]
+    result = await session.execute(select(LogEntry).order_by(col(LogEntry.index)))
     return list(result.scalars())

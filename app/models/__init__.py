@@ -4,4 +4,12 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.log import LogEntry, LogHead
 from app.models.organizations import ApiKey, Organization, OrganizationKind, Role
 
-__all__ = ["ApiKey", "IdempotencyRecord", "LogEntry", "LogHead", "Organization", "OrganizationKind", "Role"]
+__all__ = [
+    "ApiKey",
+    "IdempotencyRecord",
+    "LogEntry",
+    "LogHead",
+    "Organization",
+    "OrganizationKind",
+    "Role",
+]

@@ -13,9 +13,9 @@ def utcnow() -> datetime:
 
 def timestamp(**kwargs: Any) -> Any:
     """Keyword arguments for a timestamptz Field."""
-    from sqlmodel import Field  # noqa: PLC0415
+    from sqlmodel import Field
 
-    return Field(sa_type=DateTime(timezone=True), **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
 
 
 def one_of(column: str, values: type[StrEnum], name: str | None = None) -> CheckConstraint:

@@ -31,7 +31,10 @@ class LogHead(SQLModel, table=True):
     """One row holding the log's size. Appending locks it, so indexes are gap-free and ordered."""
 
     __tablename__ = "log_head"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"), CheckConstraint("size >= 0", name="size_non_negative"))
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("size >= 0", name="size_non_negative"),
+    )
 
     id: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
     size: int = Field(sa_column=Column(BigInteger, nullable=False))

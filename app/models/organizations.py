@@ -37,10 +37,23 @@ class Organization(SQLModel, table=True):
         one_of("kind", OrganizationKind),
         CheckConstraint("country ~ '^[A-Z]{2}$'", name="country_format"),
         CheckConstraint("inegi_code IS NULL OR inegi_code ~ '^[0-9]{5}$'", name="inegi_code_format"),
-        CheckConstraint("kind <> 'municipality' OR country <> 'MX' OR inegi_code IS NOT NULL", name="mx_municipality_has_inegi_code"),
+        CheckConstraint(
+            "kind <> 'municipality' OR country <> 'MX' OR inegi_code IS NOT NULL",
+            name="mx_municipality_has_inegi_code",
+        ),
         Index("uq_organizations_name_ci", text("lower(name)"), unique=True),
-        Index("uq_organizations_inegi_code", "inegi_code", unique=True, postgresql_where=text("inegi_code IS NOT NULL")),
-        Index("uq_organizations_single_platform", "kind", unique=True, postgresql_where=text("kind = 'platform'")),
+        Index(
+            "uq_organizations_inegi_code",
+            "inegi_code",
+            unique=True,
+            postgresql_where=text("inegi_code IS NOT NULL"),
+        ),
+        Index(
+            "uq_organizations_single_platform",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind = 'platform'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

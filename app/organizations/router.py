@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.auth.dependencies import AdminPrincipal, CurrentPrincipal
+from app.auth.dependencies import AdminPrincipal, required_principal
 from app.db import SessionDep, sessionmaker_of
 from app.http.csv import csv_response, wants_csv
 from app.http.etag import conditional_read, require_if_match, set_etag
@@ -18,12 +18,26 @@ from app.organizations.schemas import OrganizationCreate, OrganizationRead, Orga
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 
-CSV_COLUMNS = ("id", "name", "kind", "country", "subdivision", "inegi_code", "website", "created_at", "updated_at")
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "country",
+    "subdivision",
+    "inegi_code",
+    "website",
+    "created_at",
+    "updated_at",
+)
 
 
-@router.get("", response_model=Page[OrganizationRead], responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "",
+    response_model=Page[OrganizationRead],
+    responses={200: {"content": {"text/csv": {}}}},
+    dependencies=[Depends(required_principal)],
+)
 async def list_organizations(
-    principal: CurrentPrincipal,  # noqa: ARG001 - authenticated reads only
     request: Request,
     response: Response,
     session: SessionDep,
@@ -54,7 +68,11 @@ async def list_organizations(
     dependencies=[Depends(idempotency_key_header)],
 )
 async def create_organization(
-    principal: AdminPrincipal, body: OrganizationCreate, session: SessionDep, request: Request, response: Response
+    principal: AdminPrincipal,
+    body: OrganizationCreate,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> OrganizationRead:
     """Create an organization (admin)."""
     org = await service.create_organization(session, body, actor_org_id=principal.org_id)
@@ -64,9 +82,15 @@ async def create_organization(
     return read
 
 
-@router.get("/{organization_id}", responses={304: {"description": "Not modified"}})
+@router.get(
+    "/{organization_id}",
+    responses={304: {"description": "Not modified"}},
+    dependencies=[Depends(required_principal)],
+)
 async def get_organization(
-    principal: CurrentPrincipal, org: OrganizationDep, request: Request, response: Response  # noqa: ARG001
+    org: OrganizationDep,
+    request: Request,
+    response: Response,
 ) -> OrganizationRead:
     """Read one organization."""
     read = OrganizationRead.model_validate(org)
@@ -91,7 +115,11 @@ async def update_organization(
     return read
 
 
-@router.delete("/{organization_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(if_match_header)])
+@router.delete(
+    "/{organization_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(if_match_header)],
+)
 async def delete_organization(
     principal: AdminPrincipal, org: LockedOrganizationDep, session: SessionDep, request: Request
 ) -> None:

@@ -21,7 +21,8 @@ class OrganizationCreate(BaseModel):
     kind: OrganizationKind
     country: CountryCode = Field(default="MX", description="ISO 3166-1 alpha-2.")
     subdivision: SubdivisionCode | None = Field(
-        default=None, description="ISO 3166-2, e.g. MX-JAL. Derived from the INEGI code when omitted."
+        default=None,
+        description="ISO 3166-2, e.g. MX-JAL. Derived from the INEGI code when omitted.",
     )
     inegi_code: InegiCode | None = Field(
         default=None, description="5-digit INEGI code; required for Mexican municipalities."

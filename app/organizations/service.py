@@ -29,14 +29,20 @@ def _check_facts(facts: dict[str, Any]) -> dict[str, Any]:
         raise field_error(["body", "country"], f"{country!r} is not an ISO 3166-1 alpha-2 country code.")
     subdivision = facts.get("subdivision")
     if subdivision is not None and not catalogs.is_subdivision(subdivision, country=country):
-        raise field_error(["body", "subdivision"], f"{subdivision!r} is not an ISO 3166-2 subdivision of {country}.")
+        raise field_error(
+            ["body", "subdivision"],
+            f"{subdivision!r} is not an ISO 3166-2 subdivision of {country}.",
+        )
     inegi_code = facts.get("inegi_code")
     if inegi_code is not None:
         if kind is not OrganizationKind.municipality or country != "MX":
             raise field_error(["body", "inegi_code"], "Only Mexican municipalities carry an INEGI municipal code.")
         found = catalogs.municipality(inegi_code)
         if found is None:
-            raise field_error(["body", "inegi_code"], f"{inegi_code} is not in the INEGI catalogue of municipalities.")
+            raise field_error(
+                ["body", "inegi_code"],
+                f"{inegi_code} is not in the INEGI catalogue of municipalities.",
+            )
         if subdivision is None:
             facts["subdivision"] = found.subdivision
         elif subdivision != found.subdivision:
@@ -61,7 +67,8 @@ async def _check_unique(session: AsyncSession, facts: dict[str, Any], *, other_t
         holder = await repository.by_inegi_code(session, code)
         if holder is not None and holder.id != other_than:
             raise DuplicateOrganization(
-                f"INEGI {code} already belongs to organization {holder.id}.", extra={"existing_id": str(holder.id)}
+                f"INEGI {code} already belongs to organization {holder.id}.",
+                extra={"existing_id": str(holder.id)},
             )
 
 
@@ -75,7 +82,12 @@ async def create_organization(
     org = Organization(**facts)
     await repository.add(session, org)
     await log_service.append(
-        session, actor_org_id=actor_org_id, action=log_service.Action.create, resource_type=RESOURCE, resource_id=org.id, resource=org
+        session,
+        actor_org_id=actor_org_id,
+        action=log_service.Action.create,
+        resource_type=RESOURCE,
+        resource_id=org.id,
+        resource=org,
     )
     return org
 
@@ -99,7 +111,12 @@ async def resolve_organization(session: AsyncSession, ref: str) -> Organization:
 
 
 async def list_organizations(
-    session: AsyncSession, params: PageParams, *, kind: str | None = None, country: str | None = None, subdivision: str | None = None
+    session: AsyncSession,
+    params: PageParams,
+    *,
+    kind: str | None = None,
+    country: str | None = None,
+    subdivision: str | None = None,
 ) -> tuple[Sequence[Organization], str | None]:
     rows = await repository.list_page(session, params, kind=kind, country=country, subdivision=subdivision)
     return make_page(rows, repository.BY_NAME, params, lambda o: (o.name.lower(), o.id))
@@ -118,7 +135,10 @@ async def update_organization(
     facts.update(changes)
     is_platform = org.id == PLATFORM_ORG_ID
     if is_platform != (facts["kind"] == OrganizationKind.platform):
-        raise field_error(["body", "kind"], "The platform organization's kind cannot change, nor can another become it.")
+        raise field_error(
+            ["body", "kind"],
+            "The platform organization's kind cannot change, nor can another become it.",
+        )
     facts = _check_facts(facts)
     await _check_unique(session, facts, other_than=org.id)
     for field, value in facts.items():
@@ -126,7 +146,12 @@ async def update_organization(
     org.updated_at = datetime.now(UTC)
     await repository.add(session, org)
     await log_service.append(
-        session, actor_org_id=principal.org_id, action=log_service.Action.update, resource_type=RESOURCE, resource_id=org.id, resource=org
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.update,
+        resource_type=RESOURCE,
+        resource_id=org.id,
+        resource=org,
     )
     return org
 
@@ -141,5 +166,10 @@ async def delete_organization(session: AsyncSession, org: Organization, *, princ
     org_id = org.id
     await repository.remove(session, org)
     await log_service.append(
-        session, actor_org_id=principal.org_id, action=log_service.Action.delete, resource_type=RESOURCE, resource_id=org_id, resource=None
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.delete,
+        resource_type=RESOURCE,
+        resource_id=org_id,
+        resource=None,
     )
