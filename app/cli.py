@@ -7,6 +7,7 @@ server under PACTA_DATA_DIR), also while the server runs.
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -204,6 +205,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print(f"admin API key: {secret}")
     print(f"interactive docs: http://{host_for_links}:{args.port}/docs")
     sys.stdout.flush()
+    # uvicorn re-raises the stop signal after its graceful shutdown; with a Python handler in
+    # place that becomes a normal exit, so exit hooks run (the embedded server stops with us).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _exit_on_signal)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -213,6 +218,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         access_log=False,
         proxy_headers=True,
     )
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _parse_expiry(text: str) -> datetime:

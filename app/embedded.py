@@ -1,6 +1,8 @@
 """The embedded PostgreSQL (pgserver), used whenever PACTA_DATABASE_URL is unset."""
 
+import atexit
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -41,6 +43,10 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> str:
             warnings.simplefilter("ignore")
             server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         _servers[pgdata] = server
+        _forget_dead_processes(server)
+        # Runs before pgserver's own exit hook (atexit is last-in, first-out), so a process that
+        # died without saying goodbye never keeps the server up once every live user has left.
+        atexit.register(_forget_dead_processes, server)
     if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';"):  # noqa: S608
         try:
             server.psql(f'CREATE DATABASE "{database}";')
@@ -49,6 +55,26 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> str:
                 raise
     uri: str = server.get_uri(database)
     return uri
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_dead_processes(server: Any) -> None:
+    """pgserver counts the processes using the server in a file; drop the ones that are gone."""
+    users = getattr(server, "global_process_id_list", None)
+    if users is None:
+        return
+    for pid in users.get():
+        if pid != os.getpid() and not _alive(pid):
+            users.get_and_remove(pid)
 
 
 def database_url(settings: Settings) -> str:
