@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 
+from app.agreements.router import router as agreements_router
 from app.api_keys.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    for router in (health_router, organizations_router, api_keys_router):
+    for router in (health_router, organizations_router, api_keys_router, agreements_router):
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.
     app.add_middleware(

@@ -32,9 +32,11 @@ CSV_COLUMNS = (
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(idempotency_key_header)])
 async def create_api_key(
-    principal: AdminPrincipal, org: OrganizationDep, body: ApiKeyCreate, session: SessionDep
+    principal: AdminPrincipal, org: OrganizationDep, body: ApiKeyCreate, session: SessionDep, response: Response
 ) -> ApiKeyCreated:
     """Issue an API key (admin). The secret is in this response only."""
+    # Never cached, nor kept by the Idempotency-Key store: the secret exists only as a hash.
+    response.headers["Cache-Control"] = "no-store"
     key, secret = await service.issue_key(
         session,
         org,

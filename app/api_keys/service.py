@@ -34,6 +34,8 @@ async def issue_key(
     now = datetime.now(UTC)
     if expires_at is not None and expires_at <= now:
         raise field_error(["body", "expires_at"], "expires_at must be in the future.")
+    if expires_at is not None:
+        expires_at = expires_at.astimezone(UTC)  # answered in UTC, as every read of it is
     secret, prefix, secret_hash = new_key()
     key = ApiKey(
         organization_id=org.id,

@@ -121,17 +121,32 @@ class BodyLimitMiddleware:
             )
             return
         received = 0
+        exceeded = response_started = False
+        detail = f"The request body may hold at most {limit} bytes."
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(413, f"The request body may hold at most {limit} bytes.")
+                    exceeded = True
+                    raise HTTPException(413, detail)
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except HTTPException:
+            # A body read by a middleware (idempotency spools it) rather than by a route escapes the
+            # app's exception handlers: answer the 413 here instead of letting it become a 500.
+            if not exceeded or response_started:
+                raise
+            await send_problem(scope, send, 413, "Payload too large", "payload-too-large", detail)
 
 
 async def send_problem(scope: Scope, send: Send, status: int, title: str, slug: str, detail: str) -> None:

@@ -127,3 +127,10 @@ def set_link_header(request: Request, response: Response, next_cursor: str | Non
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def page_response(request: Request, page: "Page[Any]") -> Response:
+    """The page as JSON, serialized once (pydantic's Rust encoder), with its Link header."""
+    response = Response(content=page.model_dump_json(), media_type="application/json")
+    set_link_header(request, response, page.next_cursor)
+    return response

@@ -186,7 +186,9 @@ class IdempotencyMiddleware:
         start = next(m for m in captured if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
         async with unit_of_work(maker) as session:
-            if start["status"] >= 500:
+            if start["status"] >= 500 or _no_store(start):
+                # A no-store response (a new API key's secret) is never written down: if its write
+                # committed, the record stays "committed" and a retry is told so (409).
                 await repository.release(session, scope=owner, key=key)
             else:
                 kept = [
@@ -199,6 +201,13 @@ class IdempotencyMiddleware:
                 )
         for message in captured:
             await send(message)
+
+
+def _no_store(start: Message) -> bool:
+    """`Cache-Control: no-store` marks a response that holds a secret, which is stored only as a hash."""
+    return any(
+        name.lower() == b"cache-control" and b"no-store" in value.lower() for name, value in start.get("headers", [])
+    )
 
 
 def _replaying_receive(spool: Any) -> Receive:

@@ -56,7 +56,10 @@ def resource_document(row: SQLModel) -> dict[str, Any]:
 
 def resource_sha256(row: SQLModel | None) -> str:
     """Hex SHA-256 of the canonical JSON of the resource after the change (null once deleted)."""
-    document = None if row is None else resource_document(row)
+    return document_sha256(None if row is None else jsonable(resource_document(row)))
+
+
+def document_sha256(document: Any) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 

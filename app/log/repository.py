@@ -4,7 +4,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import LogEntry
+from app.models import LogDetail, LogEntry
 
 
 async def reserve_index(session: AsyncSession) -> int:
@@ -17,8 +17,10 @@ async def reserve_index(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
-async def add_entry(session: AsyncSession, entry: LogEntry) -> None:
+async def add_entry(session: AsyncSession, entry: LogEntry, detail: LogDetail) -> None:
     session.add(entry)
+    await session.flush()
+    session.add(detail)
     await session.flush()
 
 

@@ -2,8 +2,10 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, LargeBinary, SmallInteger
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, LargeBinary, SmallInteger
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from app.models._types import timestamp
@@ -38,3 +40,18 @@ class LogHead(SQLModel, table=True):
 
     id: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class LogDetail(SQLModel, table=True):
+    """What each entry recorded, kept beside the log (not served by it: it may hold non-public
+    fields). `document` is the canonical JSON whose SHA-256 is the entry's resource_sha256, so
+    history can show what changed and anyone with access can re-check the hash."""
+
+    __tablename__ = "log_details"
+    __table_args__ = (Index("ix_log_details_agreement", "agreement_id", "index"),)
+
+    index: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("log_entries.index"), primary_key=True, autoincrement=False)
+    )
+    agreement_id: uuid.UUID | None = Field(default=None)
+    document: Any = Field(default=None, sa_column=Column(JSONB, nullable=True))

@@ -1,0 +1,1 @@
+"""Agreements: the registry's core resource, with status derived from the facts."""

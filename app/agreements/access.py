@@ -1,0 +1,38 @@
+"""Who may see and change an agreement (API.md, roles table)."""
+
+import uuid
+
+from app.agreements.repository import Viewer
+from app.auth.dependencies import Principal
+from app.models import Role
+
+
+def viewer_for(principal: Principal | None) -> Viewer:
+    if principal is None:
+        return Viewer(all_=False, org_id=None)
+    return Viewer(all_=principal.reads_everything, org_id=principal.org_id)
+
+
+def can_see(
+    principal: Principal | None, *, signatory_org_id: uuid.UUID, public: bool, participant_org_ids: list[uuid.UUID]
+) -> bool:
+    if public:
+        return True
+    if principal is None:
+        return False
+    return principal.reads_everything or principal.org_id == signatory_org_id or principal.org_id in participant_org_ids
+
+
+def is_owner(principal: Principal | None, signatory_org_id: uuid.UUID) -> bool:
+    """Sees the agreement's non-public fields: its signatory's keys, auditors and admins."""
+    return principal is not None and (principal.reads_everything or principal.org_id == signatory_org_id)
+
+
+def can_edit(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
+    return principal.is_admin or (principal.role is Role.editor and principal.org_id == signatory_org_id)
+
+
+def can_review(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
+    return principal.is_admin or (
+        principal.role in (Role.editor, Role.legal_reviewer) and principal.org_id == signatory_org_id
+    )

@@ -1,0 +1,178 @@
+"""/v1/agreements: the registry's core resource."""
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from app.agreements import service
+from app.agreements.dependencies import AgreementId, VisibleAgreementDep
+from app.agreements.repository import Filters
+from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementSort, AgreementUpdate, HistoryEntry
+from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
+from app.clock import Today
+from app.db import SessionDep, sessionmaker_of
+from app.http.csv import csv_response, wants_csv
+from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.headers import idempotency_key_header, if_match_header
+from app.http.pagination import Page, PageParams, page_params, page_response
+from app.models.agreements import AgreementStatus, Instrument, RegistrationStatus, SubjectArea
+
+router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
+
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "instrument",
+    "status",
+    "registration_status",
+    "signatory_org_id",
+    "subject_areas",
+    "counterparts",
+    "participant_org_ids",
+    "languages",
+    "has_dispute_settlement_clause",
+    "signed_on",
+    "signed_place",
+    "entry_into_force_on",
+    "expires_on",
+    "suspended_on",
+    "terminated_on",
+    "withdrawn_on",
+    "external_ref",
+    "summary",
+    "created_at",
+    "updated_at",
+)
+
+
+def list_filters(
+    status: Annotated[list[AgreementStatus] | None, Query(description="Repeatable.")] = None,
+    registration_status: Annotated[list[RegistrationStatus] | None, Query(description="Repeatable.")] = None,
+    instrument: Instrument | None = None,
+    subject_area: SubjectArea | None = None,
+    signatory_org_id: uuid.UUID | None = None,
+    state: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="The signatory's ISO 3166-2.")
+    ] = None,
+    counterpart_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    signed_from: date | None = None,
+    signed_to: date | None = None,
+    updated_since: Annotated[AwareDatetime | None, Query(description="Strictly after; RFC 3339 with offset.")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Spanish-aware, accent-insensitive text.")
+    ] = None,
+) -> Filters:
+    return Filters(
+        statuses=[s.value for s in status or []],
+        registration_statuses=[s.value for s in registration_status or []],
+        instrument=None if instrument is None else instrument.value,
+        subject_area=None if subject_area is None else subject_area.value,
+        signatory_org_id=signatory_org_id,
+        state=state,
+        counterpart_country=counterpart_country,
+        signed_from=signed_from,
+        signed_to=signed_to,
+        updated_since=updated_since,
+        q=q,
+    )
+
+
+@router.get("", response_model=Page[AgreementRead], responses={200: {"content": {"text/csv": {}}}})
+async def list_agreements(
+    principal: OptionalPrincipal,
+    request: Request,
+    session: SessionDep,
+    today: Today,
+    filters: Annotated[Filters, Depends(list_filters)],
+    page: Annotated[PageParams, Depends(page_params)],
+    sort: AgreementSort = AgreementSort.updated_desc,
+) -> Response:
+    """List the agreements the caller may see; every filter combines with every other."""
+    if wants_csv(request):
+        maker = sessionmaker_of(request)
+
+        async def fetch(cursor: str | None, limit: int) -> tuple[list[AgreementRead], str | None]:
+            async with maker() as csv_session:
+                return await service.list_agreements(
+                    csv_session,
+                    filters,
+                    principal=principal,
+                    today=today,
+                    sort=sort.value,
+                    params=PageParams(limit, cursor),
+                )
+
+        csv: StreamingResponse = csv_response(CSV_COLUMNS, fetch, filename="agreements.csv")
+        return csv
+    items, next_cursor = await service.list_agreements(
+        session, filters, principal=principal, today=today, sort=sort.value, params=page
+    )
+    return page_response(request, Page[AgreementRead](items=items, next_cursor=next_cursor))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(idempotency_key_header)])
+async def create_agreement(
+    principal: CurrentPrincipal,
+    body: AgreementCreate,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> AgreementRead:
+    """Create an agreement for the caller's own organization (editor) or any signatory (admin)."""
+    read = await service.create_agreement(session, body, principal=principal, today=today)
+    response.headers["Location"] = str(request.url_for("get_agreement", agreement_id=read.id))
+    set_etag(response, read)
+    return read
+
+
+@router.get("/{agreement_id}", responses={304: {"description": "Not modified"}})
+async def get_agreement(agreement: VisibleAgreementDep, request: Request, response: Response) -> AgreementRead:
+    """Read one agreement, with its status evaluated today."""
+    conditional_read(request, response, agreement)
+    return agreement
+
+
+@router.patch("/{agreement_id}", dependencies=[Depends(if_match_header)])
+async def update_agreement(
+    principal: CurrentPrincipal,
+    agreement_id: AgreementId,
+    body: AgreementUpdate,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> AgreementRead:
+    """Change an agreement's facts (its signatory's editor or an admin; If-Match required)."""
+    row, current = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
+    require_if_match(request, current)
+    read = await service.update_agreement(session, row, current, body, principal=principal, today=today)
+    set_etag(response, read)
+    return read
+
+
+@router.delete("/{agreement_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(if_match_header)])
+async def delete_agreement(
+    principal: CurrentPrincipal, agreement_id: AgreementId, session: SessionDep, today: Today, request: Request
+) -> None:
+    """Delete a draft (anything further along is corrected, terminated or withdrawn: 409)."""
+    row, current = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
+    require_if_match(request, current)
+    await service.delete_agreement(session, row, current, principal=principal)
+
+
+@router.get("/{agreement_id}/history", response_model=Page[HistoryEntry])
+async def get_agreement_history(
+    principal: OptionalPrincipal,
+    agreement: VisibleAgreementDep,
+    session: SessionDep,
+    request: Request,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Response:
+    """Who changed what, and when: the agreement's and its children's log entries, oldest first."""
+    entries, next_cursor = await service.history(session, agreement, principal=principal, params=page)
+    return page_response(request, Page[HistoryEntry](items=entries, next_cursor=next_cursor))

@@ -1,0 +1,301 @@
+"""Rules for agreements: who may act, facts checked against reality, derived status, history."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import catalogs
+from app.agreements import access, repository
+from app.agreements.errors import AgreementNotDeletable, AgreementNotFound, DuplicateExternalRef
+from app.agreements.repository import Filters
+from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
+from app.auth.dependencies import Principal
+from app.errors import Forbidden, RuleViolation, ValidationIssue
+from app.http.pagination import PageParams, encode_cursor
+from app.log import service as log_service
+from app.log.hashing import resource_document
+from app.models import Agreement, OrganizationKind
+from app.models.agreements import AgreementStatus
+
+RESOURCE = "agreement"
+SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
+# Fields the public never sees in history (they hold legal advice).
+PRIVATE_FIELDS = frozenset({"observations"})
+
+
+class _Issues:
+    """Collects every broken rule, so one 422 names all the fields at once."""
+
+    def __init__(self) -> None:
+        self.items: list[ValidationIssue] = []
+
+    def add(self, loc: Sequence[str | int], msg: str) -> None:
+        self.items.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise RuleViolation("; ".join(i.msg for i in self.items), errors=self.items)
+
+
+def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+    """The agreement as the transparency log hashes it: its stored facts and its participants."""
+    document = resource_document(agreement)
+    document["participant_org_ids"] = sorted(str(p) for p in participant_org_ids)
+    return document
+
+
+def _check_dates(facts: dict[str, Any], today: date, issues: _Issues) -> None:
+    signed: date | None = facts.get("signed_on")
+    force: date | None = facts.get("entry_into_force_on")
+    if signed is not None and signed > today:
+        issues.add(["signed_on"], "signed_on cannot be in the future: record the signature once it happened.")
+    if signed is None:
+        for field in ("entry_into_force_on", "suspended_on", "terminated_on"):
+            if facts.get(field) is not None:
+                issues.add([field], f"{field} needs signed_on: an unsigned agreement cannot have it.")
+    else:
+        if force is not None and force < signed:
+            issues.add(["entry_into_force_on"], "entry_into_force_on cannot be before signed_on.")
+        for field in ("suspended_on", "terminated_on", "withdrawn_on"):
+            value = facts.get(field)
+            if value is not None and value < signed:
+                issues.add([field], f"{field} cannot be before signed_on.")
+        expires = facts.get("expires_on")
+        if expires is not None and expires <= max(signed, force or signed):
+            issues.add(["expires_on"], "expires_on must come after signature and entry into force.")
+    if facts.get("terminated_on") is not None and not facts.get("termination_reason"):
+        issues.add(["termination_reason"], "A termination needs its reason.")
+    if facts.get("termination_reason") and facts.get("terminated_on") is None:
+        issues.add(["termination_reason"], "termination_reason goes with terminated_on.")
+
+
+async def _check_facts(
+    session: AsyncSession, facts: dict[str, Any], *, signatory_org_id: uuid.UUID, today: date, issues: _Issues
+) -> list[uuid.UUID]:
+    """Check a complete set of facts; returns the de-duplicated participant ids."""
+    for i, counterpart in enumerate(facts.get("counterparts") or []):
+        if not catalogs.is_country(counterpart["country"]):
+            issues.add(["counterparts", i, "country"], f"{counterpart['country']!r} is not an ISO 3166-1 alpha-2 code.")
+    for i, language in enumerate(facts.get("languages") or []):
+        if not catalogs.is_language(language):
+            issues.add(["languages", i], f"{language!r} is not an ISO 639-1 language code.")
+    _check_dates(facts, today, issues)
+    participants = list(dict.fromkeys(facts.get("participant_org_ids") or []))
+    found = await repository.organizations(session, [signatory_org_id, *participants])
+    signatory = found.get(signatory_org_id)
+    if signatory is None:
+        issues.add(["signatory_org_id"], "No organization with that id.")
+    elif OrganizationKind(signatory.kind) not in SIGNATORY_KINDS:
+        issues.add(
+            ["signatory_org_id"],
+            f"A {signatory.kind} cannot sign: the signatory is a municipality, state or federal body.",
+        )
+    for i, org_id in enumerate(facts.get("participant_org_ids") or []):
+        org = found.get(org_id)
+        if org is None:
+            issues.add(["participant_org_ids", i], f"No organization {org_id}.")
+        elif org.kind == OrganizationKind.platform:
+            issues.add(["participant_org_ids", i], "The platform organization cannot take part in agreements.")
+    return participants
+
+
+def _stored(facts: dict[str, Any]) -> dict[str, Any]:
+    stored = {k: v for k, v in facts.items() if k != "participant_org_ids"}
+    if "subject_areas" in stored and stored["subject_areas"] is not None:
+        stored["subject_areas"] = [str(s) for s in stored["subject_areas"]]
+    if "instrument" in stored and stored["instrument"] is not None:
+        stored["instrument"] = str(stored["instrument"])
+    return stored
+
+
+async def create_agreement(
+    session: AsyncSession, data: AgreementCreate, *, principal: Principal, today: date
+) -> AgreementRead:
+    if not access.can_edit(principal, data.signatory_org_id):
+        raise Forbidden("Only an editor of the signatory organization (or an admin) may create its agreements.")
+    facts = data.model_dump(mode="python")
+    facts["counterparts"] = [c.model_dump(mode="json") for c in data.counterparts]
+    issues = _Issues()
+    participants = await _check_facts(
+        session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues
+    )
+    issues.raise_if_any()
+    if data.external_ref is not None and await repository.external_ref_taken(
+        session, data.signatory_org_id, data.external_ref, other_than=None
+    ):
+        raise DuplicateExternalRef(f"This signatory already has an agreement with external_ref {data.external_ref!r}.")
+    agreement = Agreement(**_stored(facts))
+    await repository.add(session, agreement)
+    await repository.replace_participants(session, agreement.id, participants)
+    await _log(session, agreement, participants, principal, log_service.Action.create)
+    return await read_agreement(session, agreement.id, today=today)
+
+
+async def _log(
+    session: AsyncSession,
+    agreement: Agreement,
+    participants: Sequence[uuid.UUID],
+    principal: Principal | None,
+    action: log_service.Action,
+) -> None:
+    await log_service.append(
+        session,
+        actor_org_id=None if principal is None else principal.org_id,
+        action=action,
+        resource_type=RESOURCE,
+        resource_id=agreement.id,
+        document=None if action is log_service.Action.delete else document_of(agreement, participants),
+        agreement_id=agreement.id,
+    )
+
+
+async def read_agreement(session: AsyncSession, agreement_id: uuid.UUID, *, today: date) -> AgreementRead:
+    row = await repository.read_one(session, agreement_id, today)
+    if row is None:
+        raise AgreementNotFound
+    return AgreementRead.model_validate(row)
+
+
+async def get_visible(
+    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> AgreementRead:
+    """The agreement if the caller may see it; 404 alike for missing and hidden."""
+    read = await read_agreement(session, agreement_id, today=today)
+    if not access.can_see(
+        principal,
+        signatory_org_id=read.signatory_org_id,
+        public=read.signed_on is not None,
+        participant_org_ids=read.participant_org_ids,
+    ):
+        raise AgreementNotFound
+    return read
+
+
+async def lock_for_change(
+    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal, today: date
+) -> tuple[Agreement, AgreementRead]:
+    """Lock the row, then check the caller may see (404) and change (403) it."""
+    agreement = await repository.get_row(session, agreement_id, for_update=True)
+    if agreement is None:
+        raise AgreementNotFound
+    read = await get_visible(session, agreement_id, principal=principal, today=today)
+    if not access.can_edit(principal, agreement.signatory_org_id):
+        raise Forbidden("Only an editor of the signatory organization (or an admin) may change this agreement.")
+    return agreement, read
+
+
+async def update_agreement(
+    session: AsyncSession,
+    agreement: Agreement,
+    current: AgreementRead,
+    data: AgreementUpdate,
+    *,
+    principal: Principal,
+    today: date,
+) -> AgreementRead:
+    changes = data.model_dump(mode="python", exclude_unset=True)
+    for required in ("title", "instrument", "counterparts", "subject_areas", "languages", "participant_org_ids"):
+        if required in changes and changes[required] is None:
+            raise RuleViolation(
+                f"{required} cannot be null.",
+                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
+            )
+    if "counterparts" in changes:
+        changes["counterparts"] = [c.model_dump(mode="json") for c in (data.counterparts or [])]
+    facts = {
+        **{k: getattr(agreement, k) for k in AgreementUpdate.model_fields if k != "participant_org_ids"},
+        "participant_org_ids": current.participant_org_ids,
+        "entry_into_force_on": agreement.entry_into_force_on,
+        **changes,
+    }
+    issues = _Issues()
+    participants = await _check_facts(
+        session, facts, signatory_org_id=agreement.signatory_org_id, today=today, issues=issues
+    )
+    issues.raise_if_any()
+    ref = facts.get("external_ref")
+    if (
+        "external_ref" in changes
+        and ref is not None
+        and await repository.external_ref_taken(session, agreement.signatory_org_id, ref, other_than=agreement.id)
+    ):
+        raise DuplicateExternalRef(f"This signatory already has an agreement with external_ref {ref!r}.")
+    for field, value in _stored(changes).items():
+        setattr(agreement, field, value)
+    agreement.updated_at = datetime.now(UTC)
+    await repository.add(session, agreement)
+    if "participant_org_ids" in changes:
+        await repository.replace_participants(session, agreement.id, participants)
+    await _log(session, agreement, participants, principal, log_service.Action.update)
+    return await read_agreement(session, agreement.id, today=today)
+
+
+async def delete_agreement(
+    session: AsyncSession, agreement: Agreement, current: AgreementRead, *, principal: Principal
+) -> None:
+    if current.status is not AgreementStatus.draft:
+        raise AgreementNotDeletable(
+            f"Only drafts can be deleted; this agreement is {current.status.value}. "
+            "A signed agreement is corrected, terminated or withdrawn, never erased."
+        )
+    await repository.remove(session, agreement)
+    await _log(session, agreement, [], principal, log_service.Action.delete)
+
+
+async def touch(session: AsyncSession, agreement: Agreement) -> None:
+    """A child changed (a review, a registration): the agreement's representation did too."""
+    agreement.updated_at = datetime.now(UTC)
+    await repository.add(session, agreement)
+
+
+async def list_agreements(
+    session: AsyncSession, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
+) -> tuple[list[AgreementRead], str | None]:
+    rows = await repository.list_page(session, filters, access.viewer_for(principal), today, sort, params)
+    items = rows[: params.limit]
+    cursor = None
+    if len(rows) > params.limit and items:
+        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
+    return [AgreementRead.model_validate(r) for r in items], cursor
+
+
+def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    changes: dict[str, FieldChange] = {}
+    for field in sorted(set(old) | set(new)):
+        if field in PRIVATE_FIELDS and not private:
+            continue
+        if old.get(field) != new.get(field):
+            changes[field] = FieldChange(before=old.get(field), after=new.get(field))
+    return changes
+
+
+async def history(
+    session: AsyncSession, current: AgreementRead, *, principal: Principal | None, params: PageParams
+) -> tuple[list[HistoryEntry], str | None]:
+    rows, previous = await repository.history(session, current.id, params)
+    private = access.is_owner(principal, current.signatory_org_id)
+    last: dict[str, Any] = dict(previous)
+    entries: list[HistoryEntry] = []
+    for entry, document in rows[: params.limit]:
+        entries.append(
+            HistoryEntry(
+                index=entry.index,
+                at=entry.at,
+                actor_org_id=entry.actor_org_id,
+                action=entry.action,
+                resource_type=entry.resource_type,
+                resource_id=entry.resource_id,
+                resource_sha256=entry.resource_sha256,
+                changes=_diff(last.get(entry.resource_id), document, private=private),
+            )
+        )
+        last[entry.resource_id] = document
+    cursor = None
+    if len(rows) > params.limit and entries:
+        cursor = encode_cursor(repository.HISTORY_SORT, (entries[-1].index,))
+    return entries, cursor
