@@ -19,9 +19,11 @@ from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
 from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.legal_reviews.router import router as legal_reviews_router
 from app.observability import configure_logging
 from app.openapi import add_problem_responses
 from app.organizations.router import router as organizations_router
+from app.registrations.router import router as registrations_router
 
 API_TITLE = "Pacta"
 API_DESCRIPTION = (
@@ -76,7 +78,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    for router in (health_router, organizations_router, api_keys_router, agreements_router):
+    for router in (
+        health_router,
+        organizations_router,
+        api_keys_router,
+        agreements_router,
+        legal_reviews_router,
+        registrations_router,
+    ):
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.
     app.add_middleware(

@@ -1,7 +1,7 @@
 """Rules for agreements: who may act, facts checked against reality, derived status, history."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -175,15 +175,25 @@ async def get_visible(
 
 
 async def lock_for_change(
-    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal, today: date
+    session: AsyncSession,
+    agreement_id: uuid.UUID,
+    *,
+    principal: Principal,
+    today: date,
+    may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
+    refusal: str = "Only an editor of the signatory organization (or an admin) may change this agreement.",
 ) -> tuple[Agreement, AgreementRead]:
-    """Lock the row, then check the caller may see (404) and change (403) it."""
+    """Lock the row, then check the caller may see (404) and change (403) it.
+
+    Writes to an agreement's children lock it too: its derived state (legal stage, registration
+    state, updated_at) is recomputed from them in the same transaction.
+    """
     agreement = await repository.get_row(session, agreement_id, for_update=True)
     if agreement is None:
         raise AgreementNotFound
     read = await get_visible(session, agreement_id, principal=principal, today=today)
-    if not access.can_edit(principal, agreement.signatory_org_id):
-        raise Forbidden("Only an editor of the signatory organization (or an admin) may change this agreement.")
+    if not may(principal, agreement.signatory_org_id):
+        raise Forbidden(refusal)
     return agreement, read
 
 

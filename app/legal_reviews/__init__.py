@@ -1,0 +1,1 @@
+"""Legal reviews: internal legal opinions, cabildo approvals, state congress, the SRE dictamen."""

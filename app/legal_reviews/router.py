@@ -1,0 +1,121 @@
+"""/v1/agreements/{id}/legal-reviews and /v1/legal-reviews/{id}."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from app.agreements import access
+from app.agreements.dependencies import AgreementId, VisibleAgreementDep
+from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
+from app.clock import Today
+from app.db import SessionDep, sessionmaker_of
+from app.http.csv import csv_response, wants_csv
+from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.headers import idempotency_key_header, if_match_header
+from app.http.pagination import Page, PageParams, page_params, page_response
+from app.legal_reviews import service
+from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
+
+router = APIRouter(tags=["legal reviews"])
+
+ReviewId = Annotated[uuid.UUID, Path(description="The legal review's id.")]
+CSV_COLUMNS = (
+    "id",
+    "agreement_id",
+    "kind",
+    "requested_on",
+    "decided_on",
+    "outcome",
+    "reference",
+    "reviewer",
+    "observations",
+    "checks",
+    "document_id",
+    "created_at",
+    "updated_at",
+)
+
+
+@router.get(
+    "/v1/agreements/{agreement_id}/legal-reviews",
+    response_model=Page[LegalReviewRead],
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def list_legal_reviews(
+    principal: OptionalPrincipal,
+    agreement: VisibleAgreementDep,
+    session: SessionDep,
+    request: Request,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Response:
+    """The agreement's legal reviews, oldest first (observations only for its signatory, auditors, admins)."""
+    if wants_csv(request):
+        maker = sessionmaker_of(request)
+
+        async def fetch(cursor: str | None, limit: int) -> tuple[list[LegalReviewRead], str | None]:
+            async with maker() as csv_session:
+                return await service.list_reviews(
+                    csv_session, agreement, PageParams(limit, cursor), principal=principal
+                )
+
+        csv: StreamingResponse = csv_response(CSV_COLUMNS, fetch, filename="legal-reviews.csv")
+        return csv
+    items, next_cursor = await service.list_reviews(session, agreement, page, principal=principal)
+    return page_response(request, Page[LegalReviewRead](items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "/v1/agreements/{agreement_id}/legal-reviews",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(idempotency_key_header)],
+)
+async def create_legal_review(
+    principal: CurrentPrincipal,
+    agreement_id: AgreementId,
+    body: LegalReviewCreate,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> LegalReviewRead:
+    """Record a legal review (the signatory's editor or legal reviewer, or an admin)."""
+    read = await service.create_review(session, agreement_id, body, principal=principal, today=today)
+    response.headers["Location"] = str(request.url_for("get_legal_review", review_id=read.id))
+    set_etag(response, read)
+    return read
+
+
+@router.get("/v1/legal-reviews/{review_id}", responses={304: {"description": "Not modified"}})
+async def get_legal_review(
+    principal: OptionalPrincipal,
+    review_id: ReviewId,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> LegalReviewRead:
+    """Read one legal review."""
+    review, agreement = await service.visible_review(session, review_id, principal=principal, today=today)
+    read = service.to_read(review, private=access.is_owner(principal, agreement.signatory_org_id))
+    conditional_read(request, response, read)
+    return read
+
+
+@router.patch("/v1/legal-reviews/{review_id}", dependencies=[Depends(if_match_header)])
+async def update_legal_review(
+    principal: CurrentPrincipal,
+    review_id: ReviewId,
+    body: LegalReviewUpdate,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> LegalReviewRead:
+    """Change a legal review, e.g. record its decision (If-Match required)."""
+    review, agreement = await service.lock_review(session, review_id, principal=principal, today=today)
+    require_if_match(request, service.to_read(review, private=True))
+    read = await service.update_review(session, review, agreement, body, principal=principal, today=today)
+    set_etag(response, read)
+    return read

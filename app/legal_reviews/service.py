@@ -1,0 +1,170 @@
+"""Rules for legal reviews, and the legal stage they give their agreement."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agreements import access
+from app.agreements import service as agreement_service
+from app.agreements.schemas import AgreementRead
+from app.auth.dependencies import Principal
+from app.errors import NotFound, RuleViolation, ValidationIssue
+from app.http.pagination import PageParams, make_page
+from app.legal_reviews import repository
+from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
+from app.log import service as log_service
+from app.models import Agreement, LegalReview
+from app.models.agreements import LegalStage, ReviewKind, ReviewOutcome
+
+RESOURCE = "legal_review"
+REFUSAL = "Only an editor or legal reviewer of the signatory organization (or an admin) may record legal reviews."
+FAVORABLE = (ReviewOutcome.favorable, ReviewOutcome.favorable_with_observations)
+
+
+class LegalReviewNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No legal review with that id (or not one you may see).")
+
+
+def legal_stage(reviews: Sequence[LegalReview]) -> LegalStage:
+    """The latest SRE dictamen decides (LSCT art. 7); any review at all means under review."""
+    dictamens = [r for r in reviews if r.kind == ReviewKind.sre_dictamen]
+    if dictamens:
+        latest = max(dictamens, key=lambda r: (r.decided_on or r.requested_on, r.created_at))
+        if latest.outcome == ReviewOutcome.unfavorable:
+            return LegalStage.not_viable
+        if latest.outcome in FAVORABLE:
+            return LegalStage.cleared_for_signature
+    return LegalStage.under_review if reviews else LegalStage.none
+
+
+def _check(facts: dict[str, Any], today: date) -> None:
+    issues: list[ValidationIssue] = []
+
+    def add(field: str, msg: str) -> None:
+        issues.append(ValidationIssue(loc=["body", field], msg=msg, type="value_error"))
+
+    requested, decided, outcome = facts["requested_on"], facts.get("decided_on"), ReviewOutcome(facts["outcome"])
+    if requested > today:
+        add("requested_on", "requested_on cannot be in the future.")
+    if decided is not None and decided > today:
+        add("decided_on", "decided_on cannot be in the future.")
+    if decided is not None and decided < requested:
+        add("decided_on", "decided_on cannot be before requested_on.")
+    if outcome is ReviewOutcome.pending and decided is not None:
+        add("outcome", "A decided review needs its outcome (it cannot stay pending).")
+    if outcome is not ReviewOutcome.pending and decided is None:
+        add("decided_on", f"An outcome of {outcome.value} needs its decided_on date.")
+    if facts.get("document_id") is not None:
+        # Evidence documents are registered through the evidence endpoints; none matches yet.
+        add("document_id", "No evidence document with that id on this agreement.")
+    if issues:
+        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+
+
+def to_read(review: LegalReview, *, private: bool) -> LegalReviewRead:
+    read = LegalReviewRead.model_validate(review)
+    return read if private else read.model_copy(update={"observations": None})
+
+
+async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> None:
+    agreement.legal_stage = legal_stage(await repository.all_for(session, agreement.id)).value
+    await agreement_service.touch(session, agreement)
+
+
+async def create_review(
+    session: AsyncSession, agreement_id: uuid.UUID, data: LegalReviewCreate, *, principal: Principal, today: date
+) -> LegalReviewRead:
+    agreement, _ = await agreement_service.lock_for_change(
+        session, agreement_id, principal=principal, today=today, may=access.can_review, refusal=REFUSAL
+    )
+    facts = data.model_dump(mode="python")
+    _check(facts, today)
+    facts["checks"] = data.checks.model_dump()
+    facts["kind"], facts["outcome"] = data.kind.value, data.outcome.value
+    review = LegalReview(agreement_id=agreement.id, **facts)
+    await repository.add(session, review)
+    await _refresh_agreement(session, agreement)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.create,
+        resource_type=RESOURCE,
+        resource_id=review.id,
+        resource=review,
+        agreement_id=agreement.id,
+    )
+    return to_read(review, private=True)
+
+
+async def visible_review(
+    session: AsyncSession, review_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> tuple[LegalReview, AgreementRead]:
+    review = await repository.get(session, review_id)
+    if review is None:
+        raise LegalReviewNotFound
+    try:
+        agreement = await agreement_service.get_visible(session, review.agreement_id, principal=principal, today=today)
+    except NotFound as exc:
+        raise LegalReviewNotFound from exc
+    return review, agreement
+
+
+async def lock_review(
+    session: AsyncSession, review_id: uuid.UUID, *, principal: Principal, today: date
+) -> tuple[LegalReview, Agreement]:
+    review, _ = await visible_review(session, review_id, principal=principal, today=today)
+    agreement, _ = await agreement_service.lock_for_change(
+        session, review.agreement_id, principal=principal, today=today, may=access.can_review, refusal=REFUSAL
+    )
+    locked = await repository.get(session, review_id, for_update=True)
+    if locked is None:
+        raise LegalReviewNotFound
+    return locked, agreement
+
+
+async def update_review(
+    session: AsyncSession,
+    review: LegalReview,
+    agreement: Agreement,
+    data: LegalReviewUpdate,
+    *,
+    principal: Principal,
+    today: date,
+) -> LegalReviewRead:
+    changes = data.model_dump(mode="python", exclude_unset=True)
+    for required in ("kind", "requested_on", "outcome", "checks"):
+        if required in changes and changes[required] is None:
+            raise RuleViolation(
+                f"{required} cannot be null.",
+                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
+            )
+    facts = {k: getattr(review, k) for k in LegalReviewUpdate.model_fields} | changes
+    _check(facts, today)
+    for field, value in changes.items():
+        setattr(review, field, value.value if hasattr(value, "value") else value)
+    review.updated_at = datetime.now(UTC)
+    await repository.add(session, review)
+    await _refresh_agreement(session, agreement)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.update,
+        resource_type=RESOURCE,
+        resource_id=review.id,
+        resource=review,
+        agreement_id=agreement.id,
+    )
+    return to_read(review, private=True)
+
+
+async def list_reviews(
+    session: AsyncSession, agreement: AgreementRead, params: PageParams, *, principal: Principal | None
+) -> tuple[list[LegalReviewRead], str | None]:
+    rows = await repository.list_page(session, agreement.id, params)
+    items, cursor = make_page(rows, repository.BY_CREATED, params, lambda r: (r.created_at, r.id))
+    private = access.is_owner(principal, agreement.signatory_org_id)
+    return [to_read(r, private=private) for r in items], cursor

@@ -1,0 +1,1 @@
+"""Registrations of signed agreements with the SRE (or a state) registry."""

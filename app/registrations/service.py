@@ -1,0 +1,181 @@
+"""Rules for registrations, and the registration state they give their agreement."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agreements import access
+from app.agreements import service as agreement_service
+from app.agreements.schemas import AgreementRead
+from app.auth.dependencies import Principal
+from app.errors import NotFound, RuleViolation, ValidationIssue
+from app.http.pagination import PageParams, make_page
+from app.log import service as log_service
+from app.models import Agreement, Registration
+from app.models.agreements import RegistrationState, Registry
+from app.registrations import repository
+from app.registrations.schemas import RegistrationCreate, RegistrationRead, RegistrationUpdate
+
+RESOURCE = "registration"
+REFUSAL = "Only an editor of the signatory organization (or an admin) may record registrations."
+
+
+class RegistrationNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No registration with that id (or not one you may see).")
+
+
+def registration_state(registrations: Sequence[Registration]) -> RegistrationState | None:
+    """The latest SRE registration decides the agreement's registration status."""
+    sre = [r for r in registrations if r.registry_kind == Registry.sre]
+    if not sre:
+        return None
+    latest = max(sre, key=lambda r: (r.registered_on or r.submitted_on, r.created_at))
+    return RegistrationState(latest.status)
+
+
+def _check(facts: dict[str, Any], agreement: Agreement, today: date) -> None:
+    issues: list[ValidationIssue] = []
+
+    def add(field: str, msg: str) -> None:
+        issues.append(ValidationIssue(loc=["body", field], msg=msg, type="value_error"))
+
+    submitted, registered = facts["submitted_on"], facts.get("registered_on")
+    state = RegistrationState(facts["status"])
+    if agreement.signed_on is None:
+        add("submitted_on", "Only a signed agreement can be submitted for registration: record the signature first.")
+    elif submitted < agreement.signed_on:
+        add("submitted_on", "submitted_on cannot be before the agreement was signed.")
+    if submitted > today:
+        add("submitted_on", "submitted_on cannot be in the future.")
+    if registered is not None and registered > today:
+        add("registered_on", "registered_on cannot be in the future.")
+    if registered is not None and registered < submitted:
+        add("registered_on", "registered_on cannot be before submitted_on.")
+    if state is RegistrationState.registered:
+        if registered is None:
+            add("registered_on", "A registered agreement needs its registered_on date.")
+        if not facts.get("registry_number"):
+            add("registry_number", "A registered agreement needs its registry_number.")
+    elif registered is not None:
+        add("registered_on", f"registered_on goes with status registered, not {state.value}.")
+    if facts.get("document_id") is not None:
+        add("document_id", "No evidence document with that id on this agreement.")
+    if issues:
+        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+
+
+def to_read(registration: Registration, *, private: bool) -> RegistrationRead:
+    data = {k: getattr(registration, k) for k in RegistrationRead.model_fields if k != "registry"}
+    read = RegistrationRead(registry=Registry(registration.registry_kind), **data)
+    return read if private else read.model_copy(update={"observations": None})
+
+
+def _stored(facts: dict[str, Any]) -> dict[str, Any]:
+    stored = {("registry_kind" if k == "registry" else k): v for k, v in facts.items()}
+    return {k: (v.value if isinstance(v, Registry | RegistrationState) else v) for k, v in stored.items()}
+
+
+async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> None:
+    state = registration_state(await repository.all_for(session, agreement.id))
+    agreement.registration_state = None if state is None else state.value
+    await agreement_service.touch(session, agreement)
+
+
+async def create_registration(
+    session: AsyncSession, agreement_id: uuid.UUID, data: RegistrationCreate, *, principal: Principal, today: date
+) -> RegistrationRead:
+    agreement, _ = await agreement_service.lock_for_change(
+        session, agreement_id, principal=principal, today=today, refusal=REFUSAL
+    )
+    facts = data.model_dump(mode="python")
+    _check(facts, agreement, today)
+    registration = Registration(agreement_id=agreement.id, **_stored(facts))
+    await repository.add(session, registration)
+    await _refresh_agreement(session, agreement)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.create,
+        resource_type=RESOURCE,
+        resource_id=registration.id,
+        resource=registration,
+        agreement_id=agreement.id,
+    )
+    return to_read(registration, private=True)
+
+
+async def visible_registration(
+    session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> tuple[Registration, AgreementRead]:
+    registration = await repository.get(session, registration_id)
+    if registration is None:
+        raise RegistrationNotFound
+    try:
+        agreement = await agreement_service.get_visible(
+            session, registration.agreement_id, principal=principal, today=today
+        )
+    except NotFound as exc:
+        raise RegistrationNotFound from exc
+    return registration, agreement
+
+
+async def lock_registration(
+    session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal, today: date
+) -> tuple[Registration, Agreement]:
+    registration, _ = await visible_registration(session, registration_id, principal=principal, today=today)
+    agreement, _ = await agreement_service.lock_for_change(
+        session, registration.agreement_id, principal=principal, today=today, refusal=REFUSAL
+    )
+    locked = await repository.get(session, registration_id, for_update=True)
+    if locked is None:
+        raise RegistrationNotFound
+    return locked, agreement
+
+
+async def update_registration(
+    session: AsyncSession,
+    registration: Registration,
+    agreement: Agreement,
+    data: RegistrationUpdate,
+    *,
+    principal: Principal,
+    today: date,
+) -> RegistrationRead:
+    changes = data.model_dump(mode="python", exclude_unset=True)
+    for required in ("registry", "status", "submitted_on"):
+        if required in changes and changes[required] is None:
+            raise RuleViolation(
+                f"{required} cannot be null.",
+                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
+            )
+    current = to_read(registration, private=True).model_dump(include=set(RegistrationUpdate.model_fields))
+    facts = current | changes
+    _check(facts, agreement, today)
+    for field, value in _stored(changes).items():
+        setattr(registration, field, value)
+    registration.updated_at = datetime.now(UTC)
+    await repository.add(session, registration)
+    await _refresh_agreement(session, agreement)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.update,
+        resource_type=RESOURCE,
+        resource_id=registration.id,
+        resource=registration,
+        agreement_id=agreement.id,
+    )
+    return to_read(registration, private=True)
+
+
+async def list_registrations(
+    session: AsyncSession, agreement: AgreementRead, params: PageParams, *, principal: Principal | None
+) -> tuple[list[RegistrationRead], str | None]:
+    rows = await repository.list_page(session, agreement.id, params)
+    items, cursor = make_page(rows, repository.BY_CREATED, params, lambda r: (r.created_at, r.id))
+    private = access.is_owner(principal, agreement.signatory_org_id)
+    return [to_read(r, private=private) for r in items], cursor
