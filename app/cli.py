@@ -143,7 +143,10 @@ def cmd_demo_load(_: argparse.Namespace) -> None:
     from app.demo.loader import load_demo
 
     report = _run_db(load_demo)
-    print(f"demo data: {report.created} created, {report.existing} already there")
+    print(
+        f"demo data: organizations {report.created} created, {report.existing} already there; "
+        f"agreements {report.agreements_created} created, {report.agreements_existing} already there"
+    )
 
 
 def _admin_key_file(data_dir: Path) -> Path:
