@@ -140,9 +140,11 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_demo_load(_: argparse.Namespace) -> None:
+    from app.clock import today_in
     from app.demo.loader import load_demo
 
-    report = _run_db(load_demo)
+    today = today_in(get_settings())
+    report = _run_db(lambda session: load_demo(session, today=today))
     print(
         f"demo data: organizations {report.created} created, {report.existing} already there; "
         f"agreements {report.agreements_created} created, {report.agreements_existing} already there"
