@@ -113,7 +113,12 @@ def make_key(sessionmaker: async_sessionmaker[AsyncSession]) -> MakeKey:
         async with sessionmaker() as s:
             org = await org_service.get_organization(s, org_id)
             _, secret = await key_service.issue_key(
-                s, org, role=role, name=fields.get("name"), expires_at=fields.get("expires_at"), actor_org_id=PLATFORM_ORG_ID
+                s,
+                org,
+                role=role,
+                name=fields.get("name"),
+                expires_at=fields.get("expires_at"),
+                actor_org_id=PLATFORM_ORG_ID,
             )
             await s.commit()
         return secret

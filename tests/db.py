@@ -13,7 +13,7 @@ import asyncpg
 
 from app.embedded import start_embedded
 
-TEST_DATA_DIR = Path(os.environ.get("PACTA_TEST_DATA_DIR_OVERRIDE", ".pacta/test")).resolve()
+TEST_DATA_DIR = Path(".pacta/test").resolve()
 
 
 def server_url() -> str:

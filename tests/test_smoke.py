@@ -9,7 +9,9 @@ async def test_healthz(client: httpx2.AsyncClient) -> None:
 
 async def test_create_and_read_organization(client: httpx2.AsyncClient, admin_headers: dict[str, str]) -> None:
     response = await client.post(
-        "/v1/organizations", json={"name": "Municipio de Zapopan", "kind": "municipality", "inegi_code": "14120"}, headers=admin_headers
+        "/v1/organizations",
+        json={"name": "Municipio de Zapopan", "kind": "municipality", "inegi_code": "14120"},
+        headers=admin_headers,
     )
     assert response.status_code == 201, response.text
     body = response.json()
