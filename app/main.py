@@ -15,15 +15,19 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.embedded import database_url
 from app.errors import Conflict, install_error_handlers
+from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
 from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.legal_reviews.router import router as legal_reviews_router
+from app.measurements.router import router as measurements_router
 from app.observability import configure_logging
 from app.openapi import add_problem_responses
 from app.organizations.router import router as organizations_router
 from app.registrations.router import router as registrations_router
+from app.storage import EvidenceStorage
+from app.targets.router import router as targets_router
 
 API_TITLE = "Pacta"
 API_DESCRIPTION = (
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
+    app.state.storage = EvidenceStorage(settings.storage_url or (settings.data_dir / "evidence").resolve().as_uri())
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)
@@ -85,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agreements_router,
         legal_reviews_router,
         registrations_router,
+        targets_router,
+        measurements_router,
+        evidence_router,
     ):
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.

@@ -1,8 +1,12 @@
 """Fixtures: one migrated database per run, each test inside a transaction that is rolled back."""
 
+import atexit
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -62,7 +66,13 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
     )
 
 
+# Evidence written by tests goes to a throw-away folder, never the developer's data folder.
+EVIDENCE_DIR = Path(tempfile.mkdtemp(prefix="pacta-test-evidence-"))
+atexit.register(shutil.rmtree, EVIDENCE_DIR, True)
+
+
 def test_settings(**overrides: Any) -> Settings:
+    overrides.setdefault("storage_url", EVIDENCE_DIR.as_uri())
     return Settings(database_url="postgresql://unused.invalid/pacta", **overrides)
 
 

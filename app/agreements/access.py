@@ -36,3 +36,23 @@ def can_review(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
     return principal.is_admin or (
         principal.role in (Role.editor, Role.legal_reviewer) and principal.org_id == signatory_org_id
     )
+
+
+def is_participant(principal: Principal | None, participant_org_ids: list[uuid.UUID]) -> bool:
+    return principal is not None and principal.org_id in participant_org_ids
+
+
+def can_contribute(principal: Principal, signatory_org_id: uuid.UUID, participant_org_ids: list[uuid.UUID]) -> bool:
+    """Upload evidence and report measurements: the signatory's editor, a listed participant's
+    contributor, or an admin."""
+    if can_edit(principal, signatory_org_id):
+        return True
+    return principal.role is Role.contributor and principal.org_id in participant_org_ids
+
+
+def sees_unreviewed(
+    principal: Principal | None, signatory_org_id: uuid.UUID, participant_org_ids: list[uuid.UUID]
+) -> bool:
+    """Reads evidence not yet accepted and measurements not yet verified: the agreement's own
+    people (signatory, participants), auditors and admins."""
+    return is_owner(principal, signatory_org_id) or is_participant(principal, participant_org_ids)

@@ -1,19 +1,37 @@
 """SQL for agreements: one query per list page or read, status and registration status in SQL."""
 
+import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, insert, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, array, distinct_on
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import cast
-from sqlalchemy.types import Date, Uuid
+from sqlalchemy.types import Date, DateTime, Integer, String, Text, Uuid
 from sqlmodel import col
 
-from app.http.pagination import PageParams, SortKey, apply_keyset
+from app.http.pagination import PageParams, SortKey, apply_keyset, decode_cursor
 from app.models import Agreement, AgreementParticipant, LogDetail, LogEntry, Organization
 from app.models.agreements import LegalStage
 
@@ -21,20 +39,56 @@ T = Agreement.__table__.c  # type: ignore[attr-defined]
 EPOCH = date(1, 1, 1)
 
 
-def status_expr(today: date) -> ColumnElement[str]:
+# "Today" as a bind parameter: list and read statements are built once per shape and cached
+# (building and cache-keying a statement of this size costs more than running it), and each
+# execution binds today's date. See _list_select.
+TODAY = bindparam("today", type_=Date)
+
+
+def _status_rules(
+    today: date | ColumnElement[date],
+) -> list[tuple[ColumnElement[bool], ColumnElement[bool], str]]:
+    """API.md's status rules in order, first match wins: (matches, misses, status).
+
+    `misses` is the exact negation of `matches` as a CASE sees it (a NULL condition does not
+    match), written so that the planner can estimate it from column statistics.
+    """
+    force = func.coalesce(T.entry_into_force_on, T.signed_on)
+
+    def on_or_before(column: Any, status: str) -> tuple[ColumnElement[bool], ColumnElement[bool], str]:
+        return column <= today, or_(column.is_(None), column > today), status
+
+    return [
+        on_or_before(T.terminated_on, "terminated"),
+        on_or_before(T.withdrawn_on, "withdrawn"),
+        (T.expires_on < today, or_(T.expires_on.is_(None), T.expires_on >= today), "expired"),
+        on_or_before(T.suspended_on, "suspended"),
+        # Once signed_on is set the coalesce is never NULL.
+        (and_(T.signed_on.is_not(None), force <= today), or_(T.signed_on.is_(None), force > today), "in_force"),
+        (T.signed_on.is_not(None), T.signed_on.is_(None), "signed"),
+        # legal_stage is NOT NULL.
+        *(
+            (T.legal_stage == stage.value, T.legal_stage != stage.value, stage.value)
+            for stage in (LegalStage.not_viable, LegalStage.cleared_for_signature, LegalStage.under_review)
+        ),
+    ]
+
+
+def status_expr(today: date | ColumnElement[date]) -> ColumnElement[str]:
     """API.md's status, first match wins. Shared by reads, filters and (later) compliance."""
-    return case(
-        (T.terminated_on <= today, "terminated"),
-        (T.withdrawn_on <= today, "withdrawn"),
-        (T.expires_on < today, "expired"),
-        (T.suspended_on <= today, "suspended"),
-        (and_(T.signed_on.is_not(None), func.coalesce(T.entry_into_force_on, T.signed_on) <= today), "in_force"),
-        (T.signed_on.is_not(None), "signed"),
-        (T.legal_stage == LegalStage.not_viable.value, "not_viable"),
-        (T.legal_stage == LegalStage.cleared_for_signature.value, "cleared_for_signature"),
-        (T.legal_stage == LegalStage.under_review.value, "under_review"),
-        else_="draft",
-    )
+    return case(*((matches, status) for matches, _, status in _status_rules(today)), else_="draft")
+
+
+def status_is(status: str, today: date | ColumnElement[date]) -> ColumnElement[bool]:
+    """status_expr(today) = status, as a predicate the planner can estimate (and so pick an index
+    for): no earlier rule matches and this one does. A CASE compared with a constant is estimated
+    at a fixed 0.5 %, which sends a common status such as in_force to a full scan and sort."""
+    misses: list[ColumnElement[bool]] = []
+    for matches, miss, name in _status_rules(today):
+        if name == status:
+            return and_(*misses, matches)
+        misses.append(miss)
+    return and_(*misses) if status == "draft" else false()
 
 
 def registration_status_expr() -> ColumnElement[str]:
@@ -43,6 +97,16 @@ def registration_status_expr() -> ColumnElement[str]:
         (T.registration_state.is_(None), "pending"),
         else_=T.registration_state,
     )
+
+
+def registration_status_is(status: str) -> ColumnElement[bool]:
+    """registration_status_expr() = status as a predicate (registration_state is NULL or one of
+    submitted, registered, rejected: a CHECK constraint)."""
+    if status == "not_applicable":
+        return T.signed_on.is_(None)  # type: ignore[no-any-return]
+    if status == "pending":
+        return and_(T.signed_on.is_not(None), T.registration_state.is_(None))
+    return and_(T.signed_on.is_not(None), T.registration_state == status)
 
 
 def is_public() -> ColumnElement[bool]:
@@ -61,10 +125,16 @@ _PARTICIPANTS = (
     .scalar_subquery()
 )
 
-READ_COLUMNS = [c for c in Agreement.__table__.c if c.key not in ("search_vector", "legal_stage", "registration_state")]  # type: ignore[attr-defined]
+# entry_into_force_on is read through its default (signed_on) below, never as the raw column:
+# selecting both under one name made the result ambiguous (the raw null won, or it raised).
+READ_COLUMNS = [
+    c
+    for c in Agreement.__table__.c  # type: ignore[attr-defined]
+    if c.key not in ("search_vector", "legal_stage", "registration_state", "entry_into_force_on")
+]
 
 
-def read_select(today: date) -> Select[Any]:
+def read_select(today: date | ColumnElement[date]) -> Select[Any]:
     return select(
         *READ_COLUMNS,
         func.coalesce(T.entry_into_force_on, T.signed_on).label("entry_into_force_on"),
@@ -74,7 +144,9 @@ def read_select(today: date) -> Select[Any]:
     )
 
 
-SIGNED_SORT = func.coalesce(T.signed_on, cast(literal(EPOCH), Date))
+# Spelled as the index ix_agreements_signed spells it, so that index serves the sort. (A bound
+# date(1, 1, 1) would not do: asyncpg sends date.min as '-infinity'.)
+SIGNED_SORT = func.coalesce(T.signed_on, literal_column(f"'{EPOCH.isoformat()}'::date", Date()))
 SORTS = {
     "-updated_at": SortKey("-updated_at", (T.updated_at, T.id), (datetime, uuid.UUID), descending=True),
     "updated_at": SortKey("updated_at", (T.updated_at, T.id), (datetime, uuid.UUID)),
@@ -108,10 +180,14 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     if viewer.org_id is None:
         return is_public()
+    return _visible_to_org(literal(viewer.org_id, Uuid()))
+
+
+def _visible_to_org(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
     shared = exists().where(
-        col(AgreementParticipant.agreement_id) == T.id, col(AgreementParticipant.organization_id) == viewer.org_id
+        col(AgreementParticipant.agreement_id) == T.id, col(AgreementParticipant.organization_id) == org_id
     )
-    return or_(is_public(), T.signatory_org_id == viewer.org_id, shared)
+    return or_(is_public(), T.signatory_org_id == org_id, shared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,48 +205,145 @@ class Filters:
     q: str | None = None
 
 
-def _filtered(stmt: Select[Any], filters: Filters, today: date) -> Select[Any]:
-    if filters.statuses:
-        stmt = stmt.where(status_expr(today).in_(filters.statuses))
-    if filters.registration_statuses:
-        stmt = stmt.where(registration_status_expr().in_(filters.registration_statuses))
-    if filters.instrument is not None:
-        stmt = stmt.where(T.instrument == filters.instrument)
-    if filters.subject_area is not None:
-        stmt = stmt.where(T.subject_areas.contains([filters.subject_area]))
-    if filters.signatory_org_id is not None:
-        stmt = stmt.where(T.signatory_org_id == filters.signatory_org_id)
-    if filters.state is not None:
-        in_state = select(col(Organization.id)).where(col(Organization.subdivision) == filters.state)
-        stmt = stmt.where(T.signatory_org_id.in_(in_state))
-    if filters.counterpart_country is not None:
-        stmt = stmt.where(T.counterparts.contains([{"country": filters.counterpart_country}]))
-    if filters.signed_from is not None:
-        stmt = stmt.where(T.signed_on >= filters.signed_from)
-    if filters.signed_to is not None:
-        stmt = stmt.where(T.signed_on <= filters.signed_to)
-    if filters.updated_since is not None:
-        stmt = stmt.where(T.updated_at > filters.updated_since)
-    if filters.q:
-        query = func.websearch_to_tsquery(literal("spanish").cast(REGCONFIG), func.pacta_fold(filters.q))
-        stmt = stmt.where(T.search_vector.op("@@")(query))
-    return stmt
+def _in_state(subdivision: ColumnElement[str]) -> ColumnElement[bool]:
+    in_state = select(col(Organization.id)).where(col(Organization.subdivision) == subdivision)
+    return T.signatory_org_id.in_(in_state)  # type: ignore[no-any-return]
+
+
+def _matches(text: ColumnElement[str]) -> ColumnElement[bool]:
+    query = func.websearch_to_tsquery(literal("spanish").cast(REGCONFIG), func.pacta_fold(text))
+    return T.search_vector.op("@@")(query)  # type: ignore[no-any-return]
+
+
+# Each filter: its condition over a bind parameter named after it, and the value to bind. Applied
+# in this order, so a statement's SQL depends only on which filters are set.
+_FILTERS: tuple[tuple[str, Callable[[], ColumnElement[bool]], Callable[[Any], Any]], ...] = (
+    ("instrument", lambda: T.instrument == bindparam("instrument", type_=String()), lambda v: v),
+    (
+        "subject_area",
+        lambda: T.subject_areas.contains(bindparam("subject_area", type_=ARRAY(Text()))),
+        lambda v: [v],
+    ),
+    ("signatory_org_id", lambda: T.signatory_org_id == bindparam("signatory_org_id", type_=Uuid()), lambda v: v),
+    ("state", lambda: _in_state(bindparam("state", type_=String())), lambda v: v),
+    (
+        "counterpart_country",
+        lambda: T.counterparts.contains(bindparam("counterpart_country", type_=JSONB())),
+        lambda v: [{"country": v}],
+    ),
+    ("signed_from", lambda: T.signed_on >= bindparam("signed_from", type_=Date()), lambda v: v),
+    ("signed_to", lambda: T.signed_on <= bindparam("signed_to", type_=Date()), lambda v: v),
+    (
+        "updated_since",
+        lambda: T.updated_at > bindparam("updated_since", type_=DateTime(timezone=True)),
+        lambda v: v,
+    ),
+    ("q", lambda: _matches(bindparam("q", type_=Text())), lambda v: v),
+)
+
+
+def _active(filters: Filters) -> dict[str, Any]:
+    """The filters that are set, besides the two status lists, with the values to bind."""
+    values: dict[str, Any] = {}
+    for name, _, bind in _FILTERS:
+        value = getattr(filters, name)
+        if value if name == "q" else value is not None:
+            values[name] = bind(value)
+    return values
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_select(
+    viewer: str,
+    filters: frozenset[str],
+    statuses: tuple[str, ...],
+    registration_statuses: tuple[str, ...],
+    sort: str,
+    after_cursor: bool,
+) -> Select[Any]:
+    """The list statement of one shape: every value (today, viewer, filters, cursor, limit) is a
+    bind parameter but the status lists, which shape the predicates. Built once per shape; its
+    cache key is then memoized by SQLAlchemy."""
+    visible: ColumnElement[bool]
+    if viewer == "all":
+        visible = true()
+    elif viewer == "anonymous":
+        visible = is_public()
+    else:
+        visible = _visible_to_org(bindparam("viewer_org_id", type_=Uuid()))
+    stmt = read_select(TODAY).where(visible)
+    if statuses:
+        stmt = stmt.where(or_(*(status_is(s, TODAY) for s in statuses)))
+    if registration_statuses:
+        stmt = stmt.where(or_(*(registration_status_is(s) for s in registration_statuses)))
+    for name, condition, _ in _FILTERS:
+        if name in filters:
+            stmt = stmt.where(condition())
+    key = SORTS[sort]
+    # As app.http.pagination.apply_keyset, with the cursor's values as bind parameters.
+    if after_cursor:
+        left = tuple_(*key.columns)
+        right = tuple_(*(_cursor_bind(f"after_{i}", c) for i, c in enumerate(key.columns)))
+        stmt = stmt.where(left < right if key.descending else left > right)
+    order = [c.desc() if key.descending else c.asc() for c in key.columns]
+    return stmt.order_by(*order).limit(bindparam("limit", type_=Integer()))
+
+
+def _cursor_bind(name: str, column: Any) -> ColumnElement[Any]:
+    # Dates travel as text: asyncpg would send the cursor of an unsigned agreement (EPOCH, that
+    # is date.min) as '-infinity', which sorts before SIGNED_SORT's '0001-01-01'.
+    if isinstance(column.type, Date):
+        return cast(bindparam(name, type_=String()), Date())
+    return bindparam(name, type_=column.type)
+
+
+def _list_query(
+    filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
+) -> tuple[Select[Any], dict[str, Any]]:
+    values = _active(filters)
+    stmt = _list_select(
+        "all" if viewer.all_ else "anonymous" if viewer.org_id is None else "org",
+        frozenset(values),
+        tuple(sorted(set(filters.statuses))),
+        tuple(sorted(set(filters.registration_statuses))),
+        sort,
+        params.cursor is not None,
+    )
+    values["today"] = today
+    # One extra row tells whether another page follows.
+    values["limit"] = params.limit + 1
+    if not viewer.all_ and viewer.org_id is not None:
+        values["viewer_org_id"] = viewer.org_id
+    if params.cursor is not None:
+        for i, value in enumerate(decode_cursor(SORTS[sort], params.cursor)):
+            values[f"after_{i}"] = value.isoformat() if type(value) is date else value
+    return stmt, values
 
 
 def list_statement(filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams) -> Select[Any]:
-    stmt = _filtered(read_select(today).where(visible_to(viewer)), filters, today)
-    return apply_keyset(stmt, SORTS[sort], params)
+    """The list's statement with its values bound (for EXPLAIN and tools; list_page binds at execution)."""
+    stmt, values = _list_query(filters, viewer, today, sort, params)
+    return stmt.params(values)
 
 
 async def list_page(
     session: AsyncSession, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
 ) -> list[dict[str, Any]]:
-    result = await session.execute(list_statement(filters, viewer, today, sort, params))
+    stmt, values = _list_query(filters, viewer, today, sort, params)
+    # Core execution on the session's connection (same transaction): the rows are plain mappings,
+    # so the ORM's result machinery has nothing to add.
+    connection = await session.connection()
+    result = await connection.execute(stmt, values)
     return [dict(r) for r in result.mappings()]
 
 
+_READ_ONE = read_select(TODAY).where(T.id == bindparam("agreement_id", type_=Uuid()))
+
+
 async def read_one(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> dict[str, Any] | None:
-    row = (await session.execute(read_select(today).where(T.id == agreement_id))).mappings().first()
+    connection = await session.connection()
+    result = await connection.execute(_READ_ONE, {"agreement_id": agreement_id, "today": today})
+    row = result.mappings().first()
     return None if row is None else dict(row)
 
 

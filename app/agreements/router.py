@@ -49,7 +49,7 @@ CSV_COLUMNS = (
 )
 
 
-def list_filters(
+async def list_filters(
     status: Annotated[list[AgreementStatus] | None, Query(description="Repeatable.")] = None,
     registration_status: Annotated[list[RegistrationStatus] | None, Query(description="Repeatable.")] = None,
     instrument: Instrument | None = None,
@@ -66,6 +66,8 @@ def list_filters(
         str | None, Query(min_length=1, max_length=200, description="Spanish-aware, accent-insensitive text.")
     ] = None,
 ) -> Filters:
+    """The list's filters. Async: FastAPI runs a sync dependency in a worker thread, a hop that
+    costs more than the function itself."""
     return Filters(
         statuses=[s.value for s in status or []],
         registration_statuses=[s.value for s in registration_status or []],

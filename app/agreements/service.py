@@ -19,6 +19,7 @@ from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.models import Agreement, OrganizationKind
 from app.models.agreements import AgreementStatus
+from app.registrations import repository as registration_repository
 
 RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
@@ -197,6 +198,21 @@ async def lock_for_change(
     return agreement, read
 
 
+async def _check_signature_against_registrations(
+    session: AsyncSession, agreement_id: uuid.UUID, signed_on: date | None, issues: _Issues
+) -> None:
+    """A registration is only ever submitted after the signature (the registrations' own rule):
+    moving or removing the signature must not leave one submitted before it."""
+    submitted = [r.submitted_on for r in await registration_repository.all_for(session, agreement_id)]
+    if not submitted:
+        return
+    first = min(submitted)
+    if signed_on is None:
+        issues.add(["signed_on"], f"The agreement was submitted for registration on {first}: it stays signed.")
+    elif signed_on > first:
+        issues.add(["signed_on"], f"signed_on cannot be after its submission for registration on {first}.")
+
+
 async def update_agreement(
     session: AsyncSession,
     agreement: Agreement,
@@ -225,6 +241,8 @@ async def update_agreement(
     participants = await _check_facts(
         session, facts, signatory_org_id=agreement.signatory_org_id, today=today, issues=issues
     )
+    if "signed_on" in changes:
+        await _check_signature_against_registrations(session, agreement.id, facts.get("signed_on"), issues)
     issues.raise_if_any()
     ref = facts.get("external_ref")
     if (

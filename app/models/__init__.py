@@ -4,18 +4,23 @@ from app.models.agreements import Agreement, AgreementParticipant, LegalReview, 
 from app.models.idempotency import IdempotencyRecord
 from app.models.log import LogDetail, LogEntry, LogHead
 from app.models.organizations import ApiKey, Organization, OrganizationKind, Role
+from app.models.results import EvidenceDocument, Measurement, MeasurementEvidence, Target
 
 __all__ = [
     "Agreement",
     "AgreementParticipant",
     "ApiKey",
+    "EvidenceDocument",
     "IdempotencyRecord",
     "LegalReview",
     "LogDetail",
     "LogEntry",
     "LogHead",
+    "Measurement",
+    "MeasurementEvidence",
     "Organization",
     "OrganizationKind",
     "Registration",
     "Role",
+    "Target",
 ]

@@ -1,0 +1,1 @@
+"""Evidence documents: uploaded, hashed, reviewed, served with their hash."""

@@ -1,0 +1,202 @@
+"""/v1/agreements/{id}/evidence, /v1/evidence/{id}, its review and its content."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from app.agreements import access
+from app.agreements.dependencies import AgreementId, VisibleAgreementDep
+from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
+from app.clock import Today
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import AppError
+from app.evidence import service
+from app.evidence.schemas import EvidenceRead, EvidenceReview
+from app.http.etag import set_etag
+from app.http.headers import idempotency_key_header
+from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.ranges import Unsatisfiable, parse_range
+from app.models import EvidenceDocument
+from app.models.results import DocumentType
+from app.storage import EvidenceStorage
+
+router = APIRouter(tags=["evidence"])
+
+EvidenceId = Annotated[uuid.UUID, Path(description="The evidence document's id.")]
+
+
+class RangeNotSatisfiable(AppError):
+    status, title, slug = 416, "Range not satisfiable", "range-not-satisfiable"
+
+
+def _storage(request: Request) -> EvidenceStorage:
+    storage: EvidenceStorage = request.app.state.storage
+    return storage
+
+
+def _read(request: Request, document: EvidenceDocument, *, insider: bool) -> EvidenceRead:
+    url = str(request.url_for("get_evidence_content", evidence_id=document.id))
+    return service.to_read(document, insider=insider, content_url=url)
+
+
+@router.post(
+    "/v1/agreements/{agreement_id}/evidence",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(idempotency_key_header)],
+)
+async def upload_evidence(
+    principal: CurrentPrincipal,
+    agreement_id: AgreementId,
+    file: Annotated[UploadFile, File(description="The document; its type is judged from its bytes.")],
+    title: Annotated[str, Form(min_length=1, max_length=300)],
+    document_type: Annotated[DocumentType, Form()],
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+    description: Annotated[str | None, Form(max_length=10000)] = None,
+    language: Annotated[str | None, Form(pattern=r"^[a-z]{2}$", description="ISO 639-1.")] = None,
+    document_date: Annotated[date | None, Form()] = None,
+    target_id: Annotated[uuid.UUID | None, Form()] = None,
+    supersedes_id: Annotated[uuid.UUID | None, Form(description="The document this one replaces.")] = None,
+    sha256: Annotated[
+        str | None, Form(pattern=r"^[0-9a-f]{64}$", description="If given, the upload must hash to it (else 422).")
+    ] = None,
+) -> EvidenceRead:
+    """Upload evidence (multipart): streamed to storage while hashed; 413 over the limit, 415 for other types."""
+    settings: Settings = request.app.state.settings
+    form = service.UploadForm(
+        title=title,
+        document_type=document_type,
+        description=description,
+        language=language,
+        document_date=document_date,
+        target_id=target_id,
+        supersedes_id=supersedes_id,
+        sha256=sha256,
+    )
+    document = await service.upload_evidence(
+        session,
+        _storage(request),
+        agreement_id,
+        form,
+        file,
+        principal=principal,
+        today=today,
+        max_bytes=settings.max_upload_bytes,
+    )
+    read = _read(request, document, insider=True)
+    response.headers["Location"] = str(request.url_for("get_evidence", evidence_id=document.id))
+    set_etag(response, read)
+    return read
+
+
+@router.get("/v1/agreements/{agreement_id}/evidence", response_model=Page[EvidenceRead])
+async def list_evidence(
+    principal: OptionalPrincipal,
+    agreement: VisibleAgreementDep,
+    session: SessionDep,
+    request: Request,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Response:
+    """The agreement's evidence (accepted only, outside the agreement's own people)."""
+    items, next_cursor, insider = await service.list_evidence(session, agreement, page, principal=principal)
+    reads = [_read(request, d, insider=insider) for d in items]
+    return page_response(request, Page[EvidenceRead](items=reads, next_cursor=next_cursor))
+
+
+@router.get("/v1/evidence/{evidence_id}")
+async def get_evidence(
+    principal: OptionalPrincipal,
+    evidence_id: EvidenceId,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> EvidenceRead:
+    """Read one evidence document's record."""
+    document, agreement = await service.visible_evidence(session, evidence_id, principal=principal, today=today)
+    insider = access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids)
+    read = _read(request, document, insider=insider)
+    set_etag(response, read)
+    return read
+
+
+@router.post("/v1/evidence/{evidence_id}/review", dependencies=[Depends(idempotency_key_header)])
+async def review_evidence(
+    principal: CurrentPrincipal,
+    evidence_id: EvidenceId,
+    body: EvidenceReview,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> EvidenceRead:
+    """Accept or reject a submitted document (the signatory's editor, or an admin)."""
+    document, _ = await service.review_evidence(session, evidence_id, body, principal=principal, today=today)
+    read = _read(request, document, insider=True)
+    set_etag(response, read)
+    return read
+
+
+@router.get(
+    "/v1/evidence/{evidence_id}/content",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The bytes, with the media type judged at upload; ETag is the SHA-256.",
+        },
+        206: {"description": "The requested byte range."},
+        304: {"description": "Not modified"},
+        416: {"description": "Range not satisfiable"},
+    },
+)
+async def get_evidence_content(
+    principal: OptionalPrincipal, evidence_id: EvidenceId, session: SessionDep, today: Today, request: Request
+) -> Response:
+    """Download the document; supports Range and If-None-Match. Check the bytes against the ETag."""
+    document, _ = await service.visible_evidence(session, evidence_id, principal=principal, today=today)
+    etag = f'"{document.sha256}"'
+    ascii_name = document.filename.encode("ascii", "replace").decode().replace('"', "'")
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(document.filename)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": "private, max-age=0, must-revalidate",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and (
+        etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*"
+    ):
+        return Response(status_code=304, headers={"ETag": etag})
+    size = document.size_bytes
+    try:
+        wanted = parse_range(request.headers.get("range"), size)
+    except Unsatisfiable as exc:
+        raise RangeNotSatisfiable(
+            f"The document has {size} bytes.", headers={"Content-Range": f"bytes */{size}"}
+        ) from exc
+    if_range = request.headers.get("if-range")
+    if wanted is not None and if_range is not None and if_range.strip() != etag:
+        wanted = None
+    storage = _storage(request)
+    start, end = (0, size) if wanted is None else (wanted.start, wanted.end)
+
+    async def body() -> AsyncIterator[bytes]:
+        async for chunk in storage.stream(document.storage_key, start, end if wanted is not None else None):
+            yield chunk
+
+    headers["Content-Length"] = str(end - start)
+    if wanted is None:
+        return StreamingResponse(body(), media_type=document.media_type, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(body(), status_code=206, media_type=document.media_type, headers=headers)

@@ -1,0 +1,1 @@
+"""Measurements: cumulative levels of a target, reported with evidence, verified by the signatory."""

@@ -1,0 +1,166 @@
+"""Reporting measurements with evidence, and the signatory's verification."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agreements import access
+from app.agreements.schemas import AgreementRead
+from app.auth.dependencies import Principal
+from app.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationIssue
+from app.evidence import repository as evidence_repository
+from app.http.pagination import PageParams, make_page
+from app.log import service as log_service
+from app.log.hashing import resource_document
+from app.measurements import repository
+from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification, VerificationDecision
+from app.models import Measurement
+from app.models.results import EvidenceStatus, Measure, MeasurementStatus
+from app.targets import service as target_service
+
+RESOURCE = "measurement"
+
+
+class MeasurementNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No measurement with that id (or not one you may see).")
+
+
+class AlreadyDecided(Conflict):
+    slug = "measurement-already-decided"
+
+
+class NoEvidence(Conflict):
+    slug = "measurement-without-evidence"
+
+
+def document_of(measurement: Measurement, evidence_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+    document = resource_document(measurement)
+    document["evidence_ids"] = sorted(str(e) for e in evidence_ids)
+    return document
+
+
+def to_read(measurement: Measurement, evidence_ids: Sequence[uuid.UUID]) -> MeasurementRead:
+    data = measurement.model_dump()
+    data["value"] = None if measurement.value is None else float(measurement.value)
+    return MeasurementRead.model_validate({**data, "evidence_ids": list(evidence_ids)})
+
+
+async def report_measurement(
+    session: AsyncSession, target_id: uuid.UUID, data: MeasurementCreate, *, principal: Principal, today: date
+) -> MeasurementRead:
+    target, agreement = await target_service.visible_target(session, target_id, principal=principal, today=today)
+    if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
+        raise Forbidden(
+            "Only the signatory's editors and the contributors of listed participants may report measurements."
+        )
+    issues: list[ValidationIssue] = []
+
+    def add(loc: Sequence[str | int], msg: str) -> None:
+        issues.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+
+    if data.as_of > today:
+        add(["as_of"], "as_of cannot be in the future.")
+    qualitative = target.measure == Measure.qualitative
+    if not qualitative and data.value is None:
+        add(["value"], f"A {target.measure} target's measurement needs its value.")
+    evidence = list(dict.fromkeys(data.evidence_ids))
+    found = await evidence_repository.of_agreement(session, agreement.id, evidence)
+    for i, evidence_id in enumerate(data.evidence_ids):
+        if evidence_id not in found:
+            add(["evidence_ids", i], "No evidence document with that id on this agreement.")
+    if issues:
+        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+    measurement = Measurement(
+        target_id=target.id,
+        agreement_id=agreement.id,
+        as_of=data.as_of,
+        value=None if data.value is None else Decimal(str(data.value)),
+        comment=data.comment,
+        reported_by_org_id=principal.org_id,
+    )
+    await repository.add(session, measurement, evidence)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.create,
+        resource_type=RESOURCE,
+        resource_id=measurement.id,
+        document=document_of(measurement, evidence),
+        agreement_id=agreement.id,
+    )
+    return to_read(measurement, sorted(evidence))
+
+
+def _insider(principal: Principal | None, agreement: AgreementRead) -> bool:
+    return access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids)
+
+
+async def visible_measurement(
+    session: AsyncSession, measurement_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> tuple[MeasurementRead, AgreementRead]:
+    measurement = await repository.get(session, measurement_id)
+    if measurement is None:
+        raise MeasurementNotFound
+    try:
+        _, agreement = await target_service.visible_target(
+            session, measurement.target_id, principal=principal, today=today
+        )
+    except NotFound as exc:
+        raise MeasurementNotFound from exc
+    if measurement.status != MeasurementStatus.verified.value and not _insider(principal, agreement):
+        raise MeasurementNotFound
+    evidence = await repository.evidence_ids(session, [measurement.id])
+    return to_read(measurement, evidence[measurement.id]), agreement
+
+
+async def decide(
+    session: AsyncSession, measurement_id: uuid.UUID, data: Verification, *, principal: Principal, today: date
+) -> MeasurementRead:
+    _, agreement = await visible_measurement(session, measurement_id, principal=principal, today=today)
+    if not access.can_edit(principal, agreement.signatory_org_id):
+        raise Forbidden("Only an editor of the signatory organization (or an admin) may verify measurements.")
+    measurement = await repository.get(session, measurement_id, for_update=True)
+    if measurement is None:
+        raise MeasurementNotFound
+    if measurement.status != MeasurementStatus.reported.value:
+        raise AlreadyDecided(f"This measurement was already {measurement.status}.")
+    cited = await repository.cited_evidence(session, measurement.id)
+    if data.decision is VerificationDecision.verified and not any(
+        d.status != EvidenceStatus.rejected.value for d in cited
+    ):
+        raise NoEvidence(
+            "A measurement is verified only with at least one cited evidence document that was not rejected."
+        )
+    now = datetime.now(UTC)
+    measurement.status = data.decision.value
+    measurement.decided_at = now
+    measurement.decided_by_org_id = principal.org_id
+    measurement.decision_note = data.note
+    measurement.updated_at = now
+    await repository.add(session, measurement)
+    evidence = sorted(d.id for d in cited)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.update,
+        resource_type=RESOURCE,
+        resource_id=measurement.id,
+        document=document_of(measurement, evidence),
+        agreement_id=agreement.id,
+    )
+    return to_read(measurement, evidence)
+
+
+async def list_measurements(
+    session: AsyncSession, target_id: uuid.UUID, params: PageParams, *, principal: Principal | None, today: date
+) -> tuple[list[MeasurementRead], str | None]:
+    target, agreement = await target_service.visible_target(session, target_id, principal=principal, today=today)
+    rows = await repository.list_page(session, target.id, params, verified_only=not _insider(principal, agreement))
+    items, cursor = make_page(rows, repository.BY_DATE, params, lambda m: (m.as_of, m.created_at, m.id))
+    evidence = await repository.evidence_ids(session, [m.id for m in items])
+    return [to_read(m, evidence[m.id]) for m in items], cursor

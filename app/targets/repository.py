@@ -1,0 +1,62 @@
+"""SQL for targets and the verified measurements their milestones are evaluated from."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.http.pagination import PageParams, SortKey, apply_keyset
+from app.models import Measurement, Target
+from app.models.results import MeasurementStatus
+from app.targets.progress import Verified
+
+BY_CREATED = SortKey("created", (col(Target.created_at), col(Target.id)), (datetime, uuid.UUID))
+
+
+async def get(
+    session: AsyncSession, target_id: uuid.UUID, *, agreement_id: uuid.UUID | None = None, for_update: bool = False
+) -> Target | None:
+    stmt = select(Target).where(col(Target.id) == target_id)
+    if agreement_id is not None:
+        stmt = stmt.where(col(Target.agreement_id) == agreement_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def list_page(session: AsyncSession, agreement_id: uuid.UUID, params: PageParams) -> list[Target]:
+    stmt = select(Target).where(col(Target.agreement_id) == agreement_id)
+    return list((await session.execute(apply_keyset(stmt, BY_CREATED, params))).scalars())
+
+
+async def verified_for(session: AsyncSession, target_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Verified]]:
+    """Every verified measurement of these targets, in one query, oldest first."""
+    found: dict[uuid.UUID, list[Verified]] = defaultdict(list)
+    if not target_ids:
+        return found
+    stmt = (
+        select(col(Measurement.target_id), col(Measurement.as_of), col(Measurement.value))
+        .where(col(Measurement.target_id).in_(target_ids), col(Measurement.status) == MeasurementStatus.verified.value)
+        .order_by(col(Measurement.target_id), col(Measurement.as_of), col(Measurement.created_at))
+    )
+    for target_id, as_of, value in (await session.execute(stmt)).all():
+        found[target_id].append(Verified(as_of=as_of, value=value))
+    return found
+
+
+async def has_measurements(session: AsyncSession, target_id: uuid.UUID) -> bool:
+    return bool((await session.execute(select(exists().where(col(Measurement.target_id) == target_id)))).scalar())
+
+
+async def add(session: AsyncSession, target: Target) -> None:
+    session.add(target)
+    await session.flush()
+
+
+async def remove(session: AsyncSession, target: Target) -> None:
+    await session.delete(target)
+    await session.flush()

@@ -1,0 +1,100 @@
+"""/v1/agreements/{id}/targets and /v1/targets/{id}."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+
+from app.agreements.dependencies import AgreementId, VisibleAgreementDep
+from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
+from app.clock import Today
+from app.db import SessionDep
+from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.headers import idempotency_key_header, if_match_header
+from app.http.pagination import Page, PageParams, page_params, page_response
+from app.targets import service
+from app.targets.schemas import TargetCreate, TargetRead, TargetUpdate
+
+router = APIRouter(tags=["targets"])
+
+TargetId = Annotated[uuid.UUID, Path(description="The target's id.")]
+
+
+@router.get("/v1/agreements/{agreement_id}/targets", response_model=Page[TargetRead])
+async def list_targets(
+    agreement: VisibleAgreementDep,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Response:
+    """The agreement's progress: each target with its milestones evaluated today from verified measurements."""
+    items, next_cursor = await service.list_targets(session, agreement, page, today=today)
+    return page_response(request, Page[TargetRead](items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "/v1/agreements/{agreement_id}/targets",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(idempotency_key_header)],
+)
+async def create_target(
+    principal: CurrentPrincipal,
+    agreement_id: AgreementId,
+    body: TargetCreate,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> TargetRead:
+    """Set a verifiable target with its milestones (the signatory's editor, or an admin)."""
+    read = await service.create_target(session, agreement_id, body, principal=principal, today=today)
+    response.headers["Location"] = str(request.url_for("get_target", target_id=read.id))
+    set_etag(response, read)
+    return read
+
+
+@router.get("/v1/targets/{target_id}", responses={304: {"description": "Not modified"}})
+async def get_target(
+    principal: OptionalPrincipal,
+    target_id: TargetId,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> TargetRead:
+    """Read one target with its milestones evaluated today."""
+    target, agreement = await service.visible_target(session, target_id, principal=principal, today=today)
+    read = await service.read_target(session, target, agreement, today=today)
+    conditional_read(request, response, read)
+    return read
+
+
+@router.patch("/v1/targets/{target_id}", dependencies=[Depends(if_match_header)])
+async def update_target(
+    principal: CurrentPrincipal,
+    target_id: TargetId,
+    body: TargetUpdate,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    response: Response,
+) -> TargetRead:
+    """Change a target (If-Match required)."""
+    target, current = await service.lock_target(session, target_id, principal=principal, today=today)
+    require_if_match(request, current)
+    read = await service.update_target(session, target, current, body, principal=principal, today=today)
+    set_etag(response, read)
+    return read
+
+
+@router.delete(
+    "/v1/targets/{target_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(if_match_header)]
+)
+async def delete_target(
+    principal: CurrentPrincipal, target_id: TargetId, session: SessionDep, today: Today, request: Request
+) -> None:
+    """Delete a target that has no measurements yet (If-Match required)."""
+    target, current = await service.lock_target(session, target_id, principal=principal, today=today)
+    require_if_match(request, current)
+    await service.delete_target(session, target, principal=principal)

@@ -1,0 +1,239 @@
+"""Rules for targets, and their progress read."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import catalogs
+from app.agreements import repository as agreement_repository
+from app.agreements import service as agreement_service
+from app.agreements.schemas import AgreementRead
+from app.auth.dependencies import Principal
+from app.errors import Conflict, NotFound, RuleViolation, ValidationIssue
+from app.http.pagination import PageParams, make_page
+from app.log import service as log_service
+from app.models import Target
+from app.models.results import Measure
+from app.targets import repository
+from app.targets.progress import Verified, evaluate
+from app.targets.schemas import Baseline, TargetCreate, TargetRead, TargetUpdate
+
+RESOURCE = "target"
+DEFAULT_MONTHS = (6, 12, 24)
+REFUSAL = "Only an editor of the signatory organization (or an admin) may set its targets."
+
+
+class TargetNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No target with that id (or not one you may see).")
+
+
+class TargetInUse(Conflict):
+    slug = "target-in-use"
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+async def _check(session: AsyncSession, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Validate a complete set of fields; returns the milestones as stored."""
+    issues: list[ValidationIssue] = []
+
+    def add(loc: Sequence[str | int], msg: str) -> None:
+        issues.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+
+    measure = Measure(facts["measure"])
+    unit = facts.get("unit")
+    if measure is Measure.currency and (unit is None or not catalogs.is_currency(unit)):
+        add(["unit"], "A currency target needs an ISO 4217 currency code as its unit (e.g. MXN, USD).")
+    milestones = facts.get("milestones")
+    if milestones is None:
+        milestones = [{"months": m, "target_value": None} for m in DEFAULT_MONTHS]
+    months = [m["months"] for m in milestones]
+    if len(set(months)) != len(months):
+        add(["milestones"], "Each milestone needs its own number of months.")
+    for i, milestone in enumerate(milestones):
+        if measure is Measure.qualitative and milestone.get("target_value") is not None:
+            add(["milestones", i, "target_value"], "A qualitative target has no numeric target values.")
+        if measure is not Measure.qualitative and milestone.get("target_value") is None:
+            add(["milestones", i, "target_value"], f"A {measure.value} target needs a target value for each milestone.")
+    baseline = facts.get("baseline") or {}
+    if measure is Measure.qualitative and baseline.get("value") is not None:
+        add(["baseline", "value"], "A qualitative target has no numeric baseline.")
+    responsible = facts.get("responsible_org_id")
+    if responsible is not None and not await agreement_repository.organizations(session, [responsible]):
+        add(["responsible_org_id"], "No organization with that id.")
+    if issues:
+        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+    return [
+        {
+            "months": m["months"],
+            "target_value": None if m.get("target_value") is None else str(_decimal(m["target_value"])),
+        }
+        for m in sorted(milestones, key=lambda m: m["months"])
+    ]
+
+
+def _apply(target: Target, facts: dict[str, Any], milestones: list[dict[str, Any]]) -> None:
+    baseline = facts.get("baseline") or {}
+    target.indicator = str(facts["indicator"])
+    target.title = facts["title"]
+    target.description = facts.get("description")
+    target.measure = str(facts["measure"])
+    target.unit = facts.get("unit")
+    target.ascending = facts["ascending"]
+    target.baseline_value = _decimal(baseline.get("value"))
+    target.baseline_on = baseline.get("on")
+    target.baseline_comment = baseline.get("comment")
+    target.milestones = milestones
+    target.responsible_org_id = facts.get("responsible_org_id")
+
+
+def to_read(target: Target, verified: Sequence[Verified], agreement: AgreementRead, today: date) -> TargetRead:
+    in_force_on = agreement.entry_into_force_on if agreement.signed_on is not None else None
+    milestones, latest = evaluate(
+        measure=target.measure,
+        ascending=target.ascending,
+        baseline=target.baseline_value,
+        milestones=target.milestones,
+        verified=verified,
+        in_force_on=in_force_on,
+        today=today,
+    )
+    has_baseline = any(v is not None for v in (target.baseline_value, target.baseline_on, target.baseline_comment))
+    return TargetRead(
+        id=target.id,
+        agreement_id=target.agreement_id,
+        indicator=target.indicator,
+        title=target.title,
+        description=target.description,
+        measure=target.measure,
+        unit=target.unit,
+        ascending=target.ascending,
+        baseline=Baseline(
+            value=None if target.baseline_value is None else float(target.baseline_value),
+            on=target.baseline_on,
+            comment=target.baseline_comment,
+        )
+        if has_baseline
+        else None,
+        milestones=milestones,
+        responsible_org_id=target.responsible_org_id,
+        latest=latest,
+        created_at=target.created_at,
+        updated_at=target.updated_at,
+    )
+
+
+async def _log(session: AsyncSession, target: Target, principal: Principal, action: log_service.Action) -> None:
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=action,
+        resource_type=RESOURCE,
+        resource_id=target.id,
+        resource=None if action is log_service.Action.delete else target,
+        agreement_id=target.agreement_id,
+    )
+
+
+async def create_target(
+    session: AsyncSession, agreement_id: uuid.UUID, data: TargetCreate, *, principal: Principal, today: date
+) -> TargetRead:
+    agreement_row, _ = await agreement_service.lock_for_change(
+        session, agreement_id, principal=principal, today=today, refusal=REFUSAL
+    )
+    facts = data.model_dump(mode="python")
+    milestones = await _check(session, facts)
+    target = Target(
+        agreement_id=agreement_row.id, indicator=data.indicator.value, title=data.title, measure=data.measure.value
+    )
+    _apply(target, facts, milestones)
+    await repository.add(session, target)
+    await agreement_service.touch(session, agreement_row)
+    await _log(session, target, principal, log_service.Action.create)
+    agreement = await agreement_service.read_agreement(session, agreement_row.id, today=today)
+    return to_read(target, [], agreement, today)
+
+
+async def visible_target(
+    session: AsyncSession, target_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> tuple[Target, AgreementRead]:
+    target = await repository.get(session, target_id)
+    if target is None:
+        raise TargetNotFound
+    try:
+        agreement = await agreement_service.get_visible(session, target.agreement_id, principal=principal, today=today)
+    except NotFound as exc:
+        raise TargetNotFound from exc
+    return target, agreement
+
+
+async def read_target(session: AsyncSession, target: Target, agreement: AgreementRead, *, today: date) -> TargetRead:
+    verified = await repository.verified_for(session, [target.id])
+    return to_read(target, verified[target.id], agreement, today)
+
+
+async def lock_target(
+    session: AsyncSession, target_id: uuid.UUID, *, principal: Principal, today: date
+) -> tuple[Target, TargetRead]:
+    target, _ = await visible_target(session, target_id, principal=principal, today=today)
+    _, agreement = await agreement_service.lock_for_change(
+        session, target.agreement_id, principal=principal, today=today, refusal=REFUSAL
+    )
+    locked = await repository.get(session, target_id, for_update=True)
+    if locked is None:
+        raise TargetNotFound
+    return locked, await read_target(session, locked, agreement, today=today)
+
+
+async def update_target(
+    session: AsyncSession, target: Target, current: TargetRead, data: TargetUpdate, *, principal: Principal, today: date
+) -> TargetRead:
+    changes = data.model_dump(mode="python", exclude_unset=True)
+    for required in ("indicator", "title", "measure", "ascending"):
+        if required in changes and changes[required] is None:
+            raise RuleViolation(
+                f"{required} cannot be null.",
+                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
+            )
+    facts: dict[str, Any] = {
+        "indicator": target.indicator,
+        "title": target.title,
+        "description": target.description,
+        "measure": target.measure,
+        "unit": target.unit,
+        "ascending": target.ascending,
+        "baseline": None if current.baseline is None else current.baseline.model_dump(),
+        "milestones": [{"months": m.months, "target_value": m.target_value} for m in current.milestones],
+        "responsible_org_id": target.responsible_org_id,
+    } | changes
+    milestones = await _check(session, facts)
+    _apply(target, facts, milestones)
+    target.updated_at = datetime.now(UTC)
+    await repository.add(session, target)
+    await _log(session, target, principal, log_service.Action.update)
+    agreement = await agreement_service.read_agreement(session, target.agreement_id, today=today)
+    return await read_target(session, target, agreement, today=today)
+
+
+async def delete_target(session: AsyncSession, target: Target, *, principal: Principal) -> None:
+    if await repository.has_measurements(session, target.id):
+        raise TargetInUse("This target has measurements: the record of progress stays. Change the target instead.")
+    await repository.remove(session, target)
+    await _log(session, target, principal, log_service.Action.delete)
+
+
+async def list_targets(
+    session: AsyncSession, agreement: AgreementRead, params: PageParams, *, today: date
+) -> tuple[list[TargetRead], str | None]:
+    """The agreement's progress: targets with milestones, in two queries whatever their number."""
+    rows = await repository.list_page(session, agreement.id, params)
+    items, cursor = make_page(rows, repository.BY_CREATED, params, lambda t: (t.created_at, t.id))
+    verified = await repository.verified_for(session, [t.id for t in items])
+    return [to_read(t, verified[t.id], agreement, today) for t in items], cursor
