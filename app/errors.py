@@ -114,6 +114,34 @@ class ServiceUnavailable(AppError):
     status, title, slug = 503, "Service unavailable", "service-unavailable"
 
 
+class Issues:
+    """Collects every broken rule of a request body, so one 422 names all the fields at once."""
+
+    def __init__(self) -> None:
+        self.items: list[ValidationIssue] = []
+
+    def add(self, loc: Sequence[str | int], msg: str) -> None:
+        self.items.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+
+    def add_field(self, field: str, msg: str) -> None:
+        self.add([field], msg)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise RuleViolation("; ".join(i.msg for i in self.items), errors=self.items)
+
+
+def changes_of(update: BaseModel, *, not_null: Sequence[str]) -> dict[str, Any]:
+    """What a PATCH sets: absent fields are kept, null clears, except where a field is required."""
+    changes = update.model_dump(mode="python", exclude_unset=True)
+    issues = Issues()
+    for field in not_null:
+        if field in changes and changes[field] is None:
+            issues.add([field], f"{field} cannot be null.")
+    issues.raise_if_any()
+    return changes
+
+
 def field_error(loc: Sequence[str | int], msg: str, type_: str = "value_error") -> RuleViolation:
     """A 422 naming one field, shaped like the framework's own validation errors."""
     return RuleViolation(msg, errors=[ValidationIssue(loc=list(loc), msg=msg, type=type_)])

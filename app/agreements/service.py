@@ -13,7 +13,7 @@ from app.agreements.errors import AgreementNotDeletable, AgreementNotFound, Dupl
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
 from app.auth.dependencies import Principal
-from app.errors import Forbidden, RuleViolation, ValidationIssue
+from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.pagination import PageParams, encode_cursor
 from app.log import service as log_service
 from app.log.hashing import resource_document
@@ -27,20 +27,6 @@ SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, Organi
 PRIVATE_FIELDS = frozenset({"observations"})
 
 
-class _Issues:
-    """Collects every broken rule, so one 422 names all the fields at once."""
-
-    def __init__(self) -> None:
-        self.items: list[ValidationIssue] = []
-
-    def add(self, loc: Sequence[str | int], msg: str) -> None:
-        self.items.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise RuleViolation("; ".join(i.msg for i in self.items), errors=self.items)
-
-
 def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
     """The agreement as the transparency log hashes it: its stored facts and its participants."""
     document = resource_document(agreement)
@@ -48,7 +34,7 @@ def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) 
     return document
 
 
-def _check_dates(facts: dict[str, Any], today: date, issues: _Issues) -> None:
+def _check_dates(facts: dict[str, Any], today: date, issues: Issues) -> None:
     signed: date | None = facts.get("signed_on")
     force: date | None = facts.get("entry_into_force_on")
     if signed is not None and signed > today:
@@ -74,7 +60,7 @@ def _check_dates(facts: dict[str, Any], today: date, issues: _Issues) -> None:
 
 
 async def _check_facts(
-    session: AsyncSession, facts: dict[str, Any], *, signatory_org_id: uuid.UUID, today: date, issues: _Issues
+    session: AsyncSession, facts: dict[str, Any], *, signatory_org_id: uuid.UUID, today: date, issues: Issues
 ) -> list[uuid.UUID]:
     """Check a complete set of facts; returns the de-duplicated participant ids."""
     for i, counterpart in enumerate(facts.get("counterparts") or []):
@@ -119,7 +105,7 @@ async def create_agreement(
         raise Forbidden("Only an editor of the signatory organization (or an admin) may create its agreements.")
     facts = data.model_dump(mode="python")
     facts["counterparts"] = [c.model_dump(mode="json") for c in data.counterparts]
-    issues = _Issues()
+    issues = Issues()
     participants = await _check_facts(
         session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues
     )
@@ -175,6 +161,16 @@ async def get_visible(
     return read
 
 
+async def agreement_of(
+    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date, not_found: NotFound
+) -> AgreementRead:
+    """The agreement a child resource belongs to, as the caller may see it; else the child's 404."""
+    try:
+        return await get_visible(session, agreement_id, principal=principal, today=today)
+    except AgreementNotFound as exc:
+        raise not_found from exc
+
+
 async def lock_for_change(
     session: AsyncSession,
     agreement_id: uuid.UUID,
@@ -199,7 +195,7 @@ async def lock_for_change(
 
 
 async def _check_signature_against_registrations(
-    session: AsyncSession, agreement_id: uuid.UUID, signed_on: date | None, issues: _Issues
+    session: AsyncSession, agreement_id: uuid.UUID, signed_on: date | None, issues: Issues
 ) -> None:
     """A registration is only ever submitted after the signature (the registrations' own rule):
     moving or removing the signature must not leave one submitted before it."""
@@ -222,13 +218,9 @@ async def update_agreement(
     principal: Principal,
     today: date,
 ) -> AgreementRead:
-    changes = data.model_dump(mode="python", exclude_unset=True)
-    for required in ("title", "instrument", "counterparts", "subject_areas", "languages", "participant_org_ids"):
-        if required in changes and changes[required] is None:
-            raise RuleViolation(
-                f"{required} cannot be null.",
-                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
-            )
+    changes = changes_of(
+        data, not_null=("title", "instrument", "counterparts", "subject_areas", "languages", "participant_org_ids")
+    )
     if "counterparts" in changes:
         changes["counterparts"] = [c.model_dump(mode="json") for c in (data.counterparts or [])]
     facts = {
@@ -237,7 +229,7 @@ async def update_agreement(
         "entry_into_force_on": agreement.entry_into_force_on,
         **changes,
     }
-    issues = _Issues()
+    issues = Issues()
     participants = await _check_facts(
         session, facts, signatory_org_id=agreement.signatory_org_id, today=today, issues=issues
     )

@@ -11,7 +11,7 @@ from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
-from app.errors import NotFound, RuleViolation, ValidationIssue
+from app.errors import Issues, NotFound, changes_of
 from app.http.pagination import PageParams, make_page
 from app.legal_reviews import repository
 from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
@@ -42,10 +42,8 @@ def legal_stage(reviews: Sequence[LegalReview]) -> LegalStage:
 
 
 def _check(facts: dict[str, Any], today: date) -> None:
-    issues: list[ValidationIssue] = []
-
-    def add(field: str, msg: str) -> None:
-        issues.append(ValidationIssue(loc=["body", field], msg=msg, type="value_error"))
+    issues = Issues()
+    add = issues.add_field
 
     requested, decided, outcome = facts["requested_on"], facts.get("decided_on"), ReviewOutcome(facts["outcome"])
     if requested > today:
@@ -61,8 +59,7 @@ def _check(facts: dict[str, Any], today: date) -> None:
     if facts.get("document_id") is not None:
         # Evidence documents are registered through the evidence endpoints; none matches yet.
         add("document_id", "No evidence document with that id on this agreement.")
-    if issues:
-        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+    issues.raise_if_any()
 
 
 def to_read(review: LegalReview, *, private: bool) -> LegalReviewRead:
@@ -106,10 +103,9 @@ async def visible_review(
     review = await repository.get(session, review_id)
     if review is None:
         raise LegalReviewNotFound
-    try:
-        agreement = await agreement_service.get_visible(session, review.agreement_id, principal=principal, today=today)
-    except NotFound as exc:
-        raise LegalReviewNotFound from exc
+    agreement = await agreement_service.agreement_of(
+        session, review.agreement_id, principal=principal, today=today, not_found=LegalReviewNotFound()
+    )
     return review, agreement
 
 
@@ -135,13 +131,7 @@ async def update_review(
     principal: Principal,
     today: date,
 ) -> LegalReviewRead:
-    changes = data.model_dump(mode="python", exclude_unset=True)
-    for required in ("kind", "requested_on", "outcome", "checks"):
-        if required in changes and changes[required] is None:
-            raise RuleViolation(
-                f"{required} cannot be null.",
-                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
-            )
+    changes = changes_of(data, not_null=("kind", "requested_on", "outcome", "checks"))
     facts = {k: getattr(review, k) for k in LegalReviewUpdate.model_fields} | changes
     _check(facts, today)
     for field, value in changes.items():

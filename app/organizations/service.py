@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import catalogs
 from app.auth.dependencies import Principal
-from app.errors import field_error
+from app.errors import changes_of, field_error
 from app.http.pagination import PageParams, make_page
 from app.log import service as log_service
 from app.models import Organization, OrganizationKind
@@ -125,10 +125,7 @@ async def list_organizations(
 async def update_organization(
     session: AsyncSession, org: Organization, data: OrganizationUpdate, *, principal: Principal
 ) -> Organization:
-    changes = data.model_dump(exclude_unset=True)
-    for required in ("name", "kind", "country"):
-        if required in changes and changes[required] is None:
-            raise field_error(["body", required], f"{required} cannot be null.")
+    changes = changes_of(data, not_null=("name", "kind", "country"))
     facts = {c: getattr(org, c) for c in ("name", "kind", "country", "subdivision", "inegi_code", "website")}
     if "inegi_code" in changes and "subdivision" not in changes:
         facts["subdivision"] = None  # re-derived from the new code

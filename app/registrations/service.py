@@ -11,7 +11,7 @@ from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
-from app.errors import NotFound, RuleViolation, ValidationIssue
+from app.errors import Issues, NotFound, changes_of
 from app.http.pagination import PageParams, make_page
 from app.log import service as log_service
 from app.models import Agreement, Registration
@@ -38,10 +38,8 @@ def registration_state(registrations: Sequence[Registration]) -> RegistrationSta
 
 
 def _check(facts: dict[str, Any], agreement: Agreement, today: date) -> None:
-    issues: list[ValidationIssue] = []
-
-    def add(field: str, msg: str) -> None:
-        issues.append(ValidationIssue(loc=["body", field], msg=msg, type="value_error"))
+    issues = Issues()
+    add = issues.add_field
 
     submitted, registered = facts["submitted_on"], facts.get("registered_on")
     state = RegistrationState(facts["status"])
@@ -64,8 +62,7 @@ def _check(facts: dict[str, Any], agreement: Agreement, today: date) -> None:
         add("registered_on", f"registered_on goes with status registered, not {state.value}.")
     if facts.get("document_id") is not None:
         add("document_id", "No evidence document with that id on this agreement.")
-    if issues:
-        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+    issues.raise_if_any()
 
 
 def to_read(registration: Registration, *, private: bool) -> RegistrationRead:
@@ -114,12 +111,9 @@ async def visible_registration(
     registration = await repository.get(session, registration_id)
     if registration is None:
         raise RegistrationNotFound
-    try:
-        agreement = await agreement_service.get_visible(
-            session, registration.agreement_id, principal=principal, today=today
-        )
-    except NotFound as exc:
-        raise RegistrationNotFound from exc
+    agreement = await agreement_service.agreement_of(
+        session, registration.agreement_id, principal=principal, today=today, not_found=RegistrationNotFound()
+    )
     return registration, agreement
 
 
@@ -145,13 +139,7 @@ async def update_registration(
     principal: Principal,
     today: date,
 ) -> RegistrationRead:
-    changes = data.model_dump(mode="python", exclude_unset=True)
-    for required in ("registry", "status", "submitted_on"):
-        if required in changes and changes[required] is None:
-            raise RuleViolation(
-                f"{required} cannot be null.",
-                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
-            )
+    changes = changes_of(data, not_null=("registry", "status", "submitted_on"))
     current = to_read(registration, private=True).model_dump(include=set(RegistrationUpdate.model_fields))
     facts = current | changes
     _check(facts, agreement, today)
