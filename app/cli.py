@@ -198,6 +198,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     url = _url()
+    if settings.database_url is None and settings.log_signing_key is None:
+        from app.log.signing import embedded_seed
+
+        # Every worker must sign checkpoints with the same key: the one kept with the data.
+        os.environ["PACTA_LOG_SIGNING_KEY"] = embedded_seed(settings.data_dir)
     # Workers inherit the resolved URL, so they join the same (possibly embedded) server.
     os.environ["PACTA_DATABASE_URL"] = url
     get_settings.cache_clear()

@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
     storage_url: str | None = None
-    log_signing_key: SecretStr | None = None
+    log_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of the 32-byte Ed25519 seed that signs checkpoints. Unset with the embedded "
+        "database: generated once and kept in data_dir.",
+    )
+    log_origin: str = Field(default="pacta-registry", min_length=1, max_length=200, pattern=r"^[^\s]+$")
     webhooks_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhooks_allow_loopback: bool = False
 

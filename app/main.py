@@ -21,6 +21,8 @@ from app.http.etag import install_etag_handler
 from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.legal_reviews.router import router as legal_reviews_router
+from app.log.router import router as log_router
+from app.log.signing import load_signer
 from app.measurements.router import router as measurements_router
 from app.observability import configure_logging
 from app.openapi import add_problem_responses
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
+    app.state.log_signer = load_signer(settings)
     app.state.storage = EvidenceStorage(settings.storage_url or (settings.data_dir / "evidence").resolve().as_uri())
     install_error_handlers(app)
     install_etag_handler(app)
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         targets_router,
         measurements_router,
         evidence_router,
+        log_router,
     ):
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app.api_keys import service as key_service
 from app.config import Settings
 from app.db import make_engine
+from app.log.signing import new_seed
 from app.main import create_app
 from app.migrate import upgrade
 from app.models import Organization, OrganizationKind, Role
@@ -71,8 +72,12 @@ EVIDENCE_DIR = Path(tempfile.mkdtemp(prefix="pacta-test-evidence-"))
 atexit.register(shutil.rmtree, EVIDENCE_DIR, True)
 
 
+LOG_SIGNING_SEED = new_seed()
+
+
 def test_settings(**overrides: Any) -> Settings:
     overrides.setdefault("storage_url", EVIDENCE_DIR.as_uri())
+    overrides.setdefault("log_signing_key", LOG_SIGNING_SEED)
     return Settings(database_url="postgresql://unused.invalid/pacta", **overrides)
 
 

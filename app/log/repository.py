@@ -1,10 +1,13 @@
 """SQL for the transparency log."""
 
-from sqlalchemy import select, text
+from collections.abc import Iterable
+
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import LogDetail, LogEntry
+from app.log.merkle import Node
+from app.models import LogDetail, LogEntry, LogNode
 
 
 async def reserve_index(session: AsyncSession) -> int:
@@ -17,27 +20,64 @@ async def reserve_index(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
-async def add_entry(session: AsyncSession, entry: LogEntry, detail: LogDetail) -> None:
+async def add_entry(session: AsyncSession, entry: LogEntry, detail: LogDetail, nodes: dict[Node, bytes]) -> None:
     session.add(entry)
     await session.flush()
     session.add(detail)
+    if nodes:
+        await session.execute(
+            insert(LogNode), [{"level": level, "index": index, "hash": h} for (level, index), h in nodes.items()]
+        )
     await session.flush()
 
 
-async def entries_for(session: AsyncSession, *, resource_type: str, resource_id: str) -> list[LogEntry]:
-    result = await session.execute(
-        select(LogEntry)
-        .where(col(LogEntry.resource_type) == resource_type, col(LogEntry.resource_id) == resource_id)
-        .order_by(col(LogEntry.index))
-    )
-    return list(result.scalars())
-
-
 async def size(session: AsyncSession) -> int:
+    """The size of the tree as committed (readers never wait on writers: no lock taken)."""
     result = await session.execute(text("SELECT size FROM log_head WHERE id = 1"))
     return int(result.scalar_one())
 
 
+async def node_hashes(session: AsyncSession, nodes: Iterable[Node]) -> dict[Node, bytes]:
+    """Hashes of stored nodes (level 0: the leaves) in two queries at most."""
+    wanted = set(nodes)
+    leaves = sorted(i for level, i in wanted if level == 0)
+    inner = sorted(n for n in wanted if n[0] > 0)
+    found: dict[Node, bytes] = {}
+    if leaves:
+        rows = await session.execute(
+            select(col(LogEntry.index), col(LogEntry.leaf_hash)).where(col(LogEntry.index).in_(leaves))
+        )
+        found.update({(0, i): bytes(h) for i, h in rows.all()})
+    if inner:
+        inner_rows = await session.execute(
+            text(
+                "SELECT n.level, n.index, n.hash FROM log_nodes n "
+                "JOIN unnest(CAST(:levels AS smallint[]), CAST(:indexes AS bigint[])) AS w(level, index) "
+                "ON n.level = w.level AND n.index = w.index"
+            ),
+            {"levels": [level for level, _ in inner], "indexes": [i for _, i in inner]},
+        )
+        found.update({(level, i): bytes(h) for level, i, h in inner_rows.all()})
+    return found
+
+
+async def entries(session: AsyncSession, start: int, end: int) -> list[LogEntry]:
+    stmt = select(LogEntry).where(col(LogEntry.index) >= start, col(LogEntry.index) < end).order_by(col(LogEntry.index))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def entry(session: AsyncSession, index: int) -> LogEntry | None:
+    return (await session.execute(select(LogEntry).where(col(LogEntry.index) == index))).scalars().first()
+
+
+async def entries_for(session: AsyncSession, *, resource_type: str, resource_id: str) -> list[LogEntry]:
+    stmt = (
+        select(LogEntry)
+        .where(col(LogEntry.resource_type) == resource_type, col(LogEntry.resource_id) == resource_id)
+        .order_by(col(LogEntry.index))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def all_entries(session: AsyncSession) -> list[LogEntry]:
-    result = await session.execute(select(LogEntry).order_by(col(LogEntry.index)))
-    return list(result.scalars())
+    return list((await session.execute(select(LogEntry).order_by(col(LogEntry.index)))).scalars())

@@ -1,5 +1,6 @@
 """Appending to the transparency log, in the same transaction as the write it records."""
 
+import base64
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -9,8 +10,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from app.log import repository
-from app.log.hashing import canonical_json, document_sha256, jsonable, leaf_hash, resource_document, rfc3339
+from app.errors import ServiceUnavailable, field_error
+from app.log import merkle, repository, signing
+from app.log.hashing import (
+    canonical_json,
+    document_sha256,
+    jsonable,
+    leaf_hash,
+    node_hash,
+    resource_document,
+    rfc3339,
+)
+from app.log.merkle import Node, completed_by
+from app.log.schemas import Checkpoint, ConsistencyProof, Entries, Entry, InclusionProof
+from app.log.signing import LogSigner
 from app.models import LogDetail, LogEntry
 
 
@@ -69,5 +82,97 @@ async def append(
         leaf_hash=b"",
     )
     entry.leaf_hash = leaf_hash(canonical_json(leaf_document(entry)))
-    await repository.add_entry(session, entry, LogDetail(index=index, agreement_id=agreement_id, document=document))
+    await repository.add_entry(
+        session,
+        entry,
+        LogDetail(index=index, agreement_id=agreement_id, document=document),
+        await _completed(session, entry),
+    )
     return entry
+
+
+async def _completed(session: AsyncSession, entry: LogEntry) -> dict[Node, bytes]:
+    """The subtrees this leaf completes, to store beside it (still under the head lock)."""
+    siblings = completed_by(entry.index)
+    if not siblings:
+        return {}
+    known = await repository.node_hashes(session, siblings)
+    nodes: dict[Node, bytes] = {}
+    current = entry.leaf_hash
+    for level, index in siblings:
+        current = node_hash(known[(level, index)], current)
+        nodes[(level + 1, index // 2)] = current
+    return nodes
+
+
+# Reading the log: checkpoints, entries, proofs (public).
+
+
+class LogUnavailable(ServiceUnavailable):
+    slug = "log-signing-key-missing"
+
+
+def _hex(nodes: dict[Node, bytes], ranges: list[tuple[int, int]]) -> list[str]:
+    return [merkle.range_hash(a, b, nodes.__getitem__).hex() for a, b in ranges]
+
+
+async def root_hash(session: AsyncSession, size: int) -> bytes:
+    nodes = await repository.node_hashes(session, merkle.nodes_for(0, size)) if size else {}
+    return merkle.range_hash(0, size, nodes.__getitem__)
+
+
+async def checkpoint(session: AsyncSession, signer: LogSigner | None) -> Checkpoint:
+    if signer is None:
+        raise LogUnavailable("No log signing key is configured (PACTA_LOG_SIGNING_KEY): checkpoints cannot be signed.")
+    size = await repository.size(session)
+    root = await root_hash(session, size)
+    stamp = rfc3339(datetime.now(UTC)).split(".")[0] + "Z"
+    body = signing.checkpoint_body(signer.name, size, root, stamp)
+    signature = signer.sign(body)
+    return Checkpoint(
+        tree_size=size,
+        root_hash=root.hex(),
+        timestamp=stamp,
+        key_id=signer.key_id.hex(),
+        public_key=base64.b64encode(signer.public_key).decode(),
+        signature=base64.b64encode(signature).decode(),
+        origin=signer.name,
+        note=signing.signed_note(body, signer, signature),
+    )
+
+
+def to_entry(entry: LogEntry) -> Entry:
+    leaf = leaf_document(entry)
+    return Entry.model_validate({**leaf, "leaf_hash": entry.leaf_hash.hex()})
+
+
+async def entries(session: AsyncSession, start: int, end: int) -> Entries:
+    size = await repository.size(session)
+    if (start >= size and size > 0) or start > size:
+        raise field_error(["query", "start"], f"The log holds {size} entries.")
+    rows = await repository.entries(session, start, min(end, size))
+    return Entries(entries=[to_entry(e) for e in rows])
+
+
+async def inclusion_proof(session: AsyncSession, index: int, tree_size: int) -> InclusionProof:
+    size = await repository.size(session)
+    if tree_size > size:
+        raise field_error(["query", "tree_size"], f"The log holds {size} entries.")
+    if index >= tree_size:
+        raise field_error(["query", "index"], "index must be smaller than tree_size.")
+    ranges = merkle.inclusion_ranges(index, tree_size)
+    nodes = await repository.node_hashes(session, merkle.nodes_for_ranges([*ranges, (index, index + 1)]))
+    return InclusionProof(
+        index=index, tree_size=tree_size, leaf_hash=nodes[(0, index)].hex(), hashes=_hex(nodes, ranges)
+    )
+
+
+async def consistency_proof(session: AsyncSession, first: int, second: int) -> ConsistencyProof:
+    size = await repository.size(session)
+    if second > size:
+        raise field_error(["query", "second"], f"The log holds {size} entries.")
+    if first > second:
+        raise field_error(["query", "first"], "first must not exceed second.")
+    ranges = merkle.consistency_ranges(first, second)
+    nodes = await repository.node_hashes(session, merkle.nodes_for_ranges(ranges))
+    return ConsistencyProof(first=first, second=second, hashes=_hex(nodes, ranges))

@@ -2,7 +2,7 @@
 
 from app.models.agreements import Agreement, AgreementParticipant, LegalReview, Registration
 from app.models.idempotency import IdempotencyRecord
-from app.models.log import LogDetail, LogEntry, LogHead
+from app.models.log import LogDetail, LogEntry, LogHead, LogNode
 from app.models.organizations import ApiKey, Organization, OrganizationKind, Role
 from app.models.results import EvidenceDocument, Measurement, MeasurementEvidence, Target
 
@@ -16,6 +16,7 @@ __all__ = [
     "LogDetail",
     "LogEntry",
     "LogHead",
+    "LogNode",
     "Measurement",
     "MeasurementEvidence",
     "Organization",

@@ -55,3 +55,18 @@ class LogDetail(SQLModel, table=True):
     )
     agreement_id: uuid.UUID | None = Field(default=None)
     document: Any = Field(default=None, sa_column=Column(JSONB, nullable=True))
+
+
+class LogNode(SQLModel, table=True):
+    """A complete subtree of the Merkle tree (level >= 1; level 0 is log_entries.leaf_hash),
+    written when its last leaf is appended and never changed."""
+
+    __tablename__ = "log_nodes"
+    __table_args__ = (
+        CheckConstraint("level >= 1 AND level <= 63", name="level_range"),
+        CheckConstraint("octet_length(hash) = 32", name="hash_length"),
+    )
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

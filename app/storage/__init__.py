@@ -78,20 +78,20 @@ class EvidenceStorage:
         digest = hashlib.sha256()
         size = 0
         temporary = f"incoming/{uuid.uuid4().hex}"
-        writer = obstore.open_writer_async(self.store, temporary)
-        completed = False
         try:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TooLarge(max_bytes)
-                digest.update(chunk)
-                await writer.write(chunk)
-            await writer.close()
-            completed = True
-        finally:
-            if not completed:
-                await self._discard(writer, temporary)
+            # Leaving the writer's context by an exception aborts the upload. Past its buffer the
+            # writer has begun an S3 multipart upload (or a local staging file) that close() alone
+            # would never clean up: the parts would stay in the bucket, unseen and billed.
+            async with obstore.open_writer_async(self.store, temporary) as writer:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(max_bytes)
+                    digest.update(chunk)
+                    await writer.write(chunk)
+        except BaseException:
+            await self._discard(temporary)
+            raise
         actual = digest.hexdigest()
         if expected_sha256 is not None and expected_sha256 != actual:
             await obstore.delete_async(self.store, temporary)
@@ -103,12 +103,10 @@ class EvidenceStorage:
             await obstore.rename_async(self.store, temporary, key)
         return StoredObject(key=key, sha256=actual, size=size)
 
-    async def _discard(self, writer: Any, temporary: str) -> None:
-        # A local writer leaves nothing until closed; an S3 multipart upload that is never
-        # completed is no object either. Close and delete where a partial object did appear.
+    async def _discard(self, temporary: str) -> None:
+        # The aborted writer made no object; delete one should a partial object have appeared anyway.
         if await self.exists(temporary):
             await obstore.delete_async(self.store, temporary)
-        del writer
 
     async def exists(self, key: str) -> bool:
         try:

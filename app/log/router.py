@@ -1,0 +1,48 @@
+"""/v1/log: the transparency log, public and verifiable (RFC 9162 proofs, signed checkpoints)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.db import SessionDep
+from app.log import service
+from app.log.schemas import Checkpoint, ConsistencyProof, Entries, InclusionProof
+from app.log.signing import LogSigner
+
+router = APIRouter(prefix="/v1/log", tags=["transparency log"])
+
+MAX_ENTRIES = 1000
+Index = Annotated[int, Query(ge=0, le=2**62)]
+
+
+@router.get("/checkpoint")
+async def get_checkpoint(session: SessionDep, request: Request) -> Checkpoint:
+    """The current tree size and root hash, signed (Ed25519, C2SP signed note)."""
+    signer: LogSigner | None = request.app.state.log_signer
+    return await service.checkpoint(session, signer)
+
+
+@router.get("/entries")
+async def get_entries(
+    session: SessionDep,
+    start: Index,
+    end: Annotated[int, Query(ge=1, le=2**62, description="Exclusive; at most 1000 entries per call.")],
+) -> Entries:
+    """Entries [start, end) with the seven fields exactly as hashed and their leaf hashes."""
+    return await service.entries(session, start, min(end, start + MAX_ENTRIES))
+
+
+@router.get("/proofs/inclusion")
+async def get_inclusion_proof(
+    session: SessionDep, index: Index, tree_size: Annotated[int, Query(ge=1, le=2**62)]
+) -> InclusionProof:
+    """The audit path proving entry `index` is in the tree of `tree_size` entries."""
+    return await service.inclusion_proof(session, index, tree_size)
+
+
+@router.get("/proofs/consistency")
+async def get_consistency_proof(
+    session: SessionDep, first: Annotated[int, Query(ge=0, le=2**62)], second: Annotated[int, Query(ge=1, le=2**62)]
+) -> ConsistencyProof:
+    """The proof that the tree of `first` entries is a prefix of the tree of `second`."""
+    return await service.consistency_proof(session, first, second)
