@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from app.auth.dependencies import optional_principal
 from app.db import SessionDep
 from app.log import service
 from app.log.schemas import Checkpoint, ConsistencyProof, Entries, InclusionProof
 from app.log.signing import LogSigner
 
-router = APIRouter(prefix="/v1/log", tags=["transparency log"])
+# Public, but a key that is sent must be valid (401 otherwise), as on every endpoint.
+router = APIRouter(prefix="/v1/log", tags=["transparency log"], dependencies=[Depends(optional_principal)])
 
 MAX_ENTRIES = 1000
 Index = Annotated[int, Query(ge=0, le=2**62)]
