@@ -26,6 +26,7 @@ from app.models import OrganizationKind, Role
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
+EXIT_PROBLEMS = 1
 
 
 class CliError(Exception):
@@ -149,6 +150,33 @@ def cmd_demo_load(_: argparse.Namespace) -> None:
         f"demo data: organizations {report.created} created, {report.existing} already there; "
         f"agreements {report.agreements_created} created, {report.agreements_existing} already there"
     )
+
+
+def cmd_log_verify(args: argparse.Namespace) -> None:
+    from app.log.verify import load_checkpoint, verify_log
+
+    saved = None
+    if args.checkpoint:
+        try:
+            saved = load_checkpoint(Path(args.checkpoint).read_text())
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read the checkpoint {args.checkpoint}: {exc}") from exc
+    report = _run_db(lambda session: verify_log(session, checkpoint=saved))
+    for problem in report.problems:
+        print(f"PROBLEM {problem}")
+    verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"
+    print(f"{verdict}: {report.entries} log entries, {report.resources} resources checked, root {report.root_hash}")
+    if not report.ok:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
+def cmd_log_checkpoint(_: argparse.Namespace) -> None:
+    from app.log import service
+    from app.log.signing import load_signer
+
+    signer = load_signer(get_settings())
+    checkpoint = _run_db(lambda session: service.checkpoint(session, signer))
+    print(checkpoint.model_dump_json(indent=2))
 
 
 def _admin_key_file(data_dir: Path) -> Path:
@@ -288,6 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("key_id", help="the key's id")
     kr.add_argument("--org", required=True, help="organization id or exact name")
     kr.set_defaults(func=cmd_keys_revoke)
+
+    log = sub.add_parser("log", help="the transparency log").add_subparsers(dest="log_command", required=True)
+    lv = log.add_parser(
+        "verify", help="recompute the tree and every resource hash; report changes made outside the API"
+    )
+    lv.add_argument("--checkpoint", help="a checkpoint saved earlier (JSON of GET /v1/log/checkpoint) to check against")
+    lv.set_defaults(func=cmd_log_verify)
+    log.add_parser("checkpoint", help="print a signed checkpoint of the log as it is now").set_defaults(
+        func=cmd_log_checkpoint
+    )
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
     demo.add_parser("load", help="load the demo data set (idempotent)").set_defaults(func=cmd_demo_load)

@@ -1,10 +1,11 @@
 """SQL for the transparency log."""
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from app.log.merkle import Node
 from app.models import LogDetail, LogEntry, LogNode
@@ -81,3 +82,52 @@ async def entries_for(session: AsyncSession, *, resource_type: str, resource_id:
 
 async def all_entries(session: AsyncSession) -> list[LogEntry]:
     return list((await session.execute(select(LogEntry).order_by(col(LogEntry.index)))).scalars())
+
+
+async def stream_entries(session: AsyncSession, batch: int = 5000) -> AsyncIterator[tuple[LogEntry, Any]]:
+    """Every entry with its stored document, in index order, a batch at a time."""
+    after = -1
+    while True:
+        stmt = (
+            select(LogEntry, col(LogDetail.document))
+            .outerjoin(LogDetail, col(LogDetail.index) == col(LogEntry.index))
+            .where(col(LogEntry.index) > after)
+            .order_by(col(LogEntry.index))
+            .limit(batch)
+        )
+        rows = (await session.execute(stmt)).all()
+        for entry, document in rows:
+            yield entry, document
+        if len(rows) < batch:
+            return
+        after = rows[-1][0].index
+
+
+async def stored_nodes(session: AsyncSession) -> dict[Node, bytes]:
+    rows = await session.execute(select(col(LogNode.level), col(LogNode.index), col(LogNode.hash)))
+    return {(level, index): bytes(h) for level, index, h in rows.all()}
+
+
+async def latest_entries(session: AsyncSession) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """(resource_type, resource_id) -> (index, action, resource_sha256) of its latest entry."""
+    rows = await session.execute(
+        text(
+            "SELECT DISTINCT ON (resource_type, resource_id) "
+            "resource_type, resource_id, index, action, resource_sha256 "
+            "FROM log_entries ORDER BY resource_type, resource_id, index DESC"
+        )
+    )
+    return {(t, i): (idx, a, h) for t, i, idx, a, h in rows.all()}
+
+
+async def all_rows(session: AsyncSession, model: type[SQLModel]) -> list[Any]:
+    return list((await session.execute(select(model))).scalars())
+
+
+async def pairs(session: AsyncSession, model: type[SQLModel], key: str, value: str) -> dict[Any, list[Any]]:
+    """model's (key, value) column pairs grouped by key: participants, cited evidence."""
+    table = model.__table__  # type: ignore[attr-defined]
+    grouped: dict[Any, list[Any]] = {}
+    for k, v in (await session.execute(select(table.c[key], table.c[value]))).all():
+        grouped.setdefault(k, []).append(v)
+    return grouped

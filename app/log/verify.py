@@ -1,0 +1,157 @@
+"""`pacta log verify`: recompute the tree and every resource's hash from the database, and report
+every row changed, added or removed outside the API (and any break with a saved checkpoint)."""
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from app.agreements.service import document_of as agreement_document
+from app.log import merkle, repository, signing
+from app.log.hashing import canonical_json, document_sha256, jsonable, leaf_hash, node_hash, resource_document
+from app.log.service import leaf_document
+from app.measurements.service import document_of as measurement_document
+from app.models import (
+    Agreement,
+    AgreementParticipant,
+    ApiKey,
+    EvidenceDocument,
+    LegalReview,
+    Measurement,
+    MeasurementEvidence,
+    Organization,
+    Registration,
+    Target,
+)
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    resources: int = 0
+    root_hash: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _plain(document: Any) -> Any:
+    return jsonable(document)
+
+
+async def _verify_tree(session: AsyncSession, report: Report) -> list[list[bytes]]:
+    leaves: list[bytes] = []
+    expected = 0
+    async for entry, document in repository.stream_entries(session):
+        if entry.index != expected:
+            report.problems.append(f"log entry {expected} is missing (next stored index is {entry.index})")
+            expected = entry.index
+        computed = leaf_hash(canonical_json(leaf_document(entry)))
+        if bytes(entry.leaf_hash) != computed:
+            report.problems.append(
+                f"log entry {entry.index}: its fields do not hash to its stored leaf hash (entry changed)"
+            )
+        if (document is not None or entry.action == "delete") and document_sha256(document) != entry.resource_sha256:
+            report.problems.append(
+                f"log entry {entry.index}: the stored document of {entry.resource_type} {entry.resource_id} "
+                "does not hash to the entry's resource_sha256"
+            )
+        leaves.append(computed)
+        expected += 1
+    report.entries = len(leaves)
+    size = await repository.size(session)
+    if size != len(leaves):
+        report.problems.append(f"log_head says {size} entries, the log holds {len(leaves)}")
+    stored = await repository.stored_nodes(session)
+    levels = [leaves]
+    while len(levels[-1]) >= 2:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        level = len(levels) - 1
+        for index, h in enumerate(levels[-1]):
+            if stored.get((level, index)) != h:
+                report.problems.append(f"Merkle node level {level} index {index} is missing or altered")
+    report.root_hash = _root(levels, len(leaves)).hex()
+    return levels
+
+
+def _root(levels: list[list[bytes]], size: int) -> bytes:
+    """MTH of the first `size` leaves, from subtrees recomputed here (never the stored ones)."""
+    return merkle.range_hash(0, size, lambda node: levels[node[0]][node[1]])
+
+
+async def _verify_resources(session: AsyncSession, report: Report) -> None:
+    latest = await repository.latest_entries(session)
+    participants = await repository.pairs(session, AgreementParticipant, "agreement_id", "organization_id")
+    cited = await repository.pairs(session, MeasurementEvidence, "measurement_id", "evidence_id")
+    kinds: list[tuple[str, type[SQLModel], Callable[[Any], Any]]] = [
+        ("organization", Organization, resource_document),
+        ("api_key", ApiKey, resource_document),
+        ("agreement", Agreement, lambda a: agreement_document(a, participants.get(a.id, []))),
+        ("legal_review", LegalReview, resource_document),
+        ("registration", Registration, resource_document),
+        ("target", Target, resource_document),
+        ("evidence", EvidenceDocument, resource_document),
+        ("measurement", Measurement, lambda m: measurement_document(m, cited.get(m.id, []))),
+    ]
+    present: set[tuple[str, str]] = set()
+    for resource_type, model, document_of in kinds:
+        for row in await repository.all_rows(session, model):
+            key = (resource_type, str(row.id))
+            present.add(key)
+            report.resources += 1
+            found = latest.get(key)
+            if found is None:
+                report.problems.append(f"{resource_type} {row.id} was added outside the API (no log entry)")
+            elif document_sha256(_plain(document_of(row))) != found[2]:
+                report.problems.append(
+                    f"{resource_type} {row.id} was changed outside the API (differs from log entry {found[0]})"
+                )
+    known = {k for k, _, _ in kinds}
+    for (resource_type, resource_id), (index, action, _) in latest.items():
+        if resource_type in known and action != "delete" and (resource_type, resource_id) not in present:
+            report.problems.append(
+                f"{resource_type} {resource_id} was removed outside the API (log entry {index} says it exists)"
+            )
+
+
+def _check_checkpoint(saved: dict[str, Any], levels: list[list[bytes]], report: Report) -> None:
+    leaves = levels[0]
+    size = int(saved["tree_size"])
+    body = saved["note"].split("\n\n")[0] + "\n"
+    if not signing.verify(base64.b64decode(saved["public_key"]), body, base64.b64decode(saved["signature"])):
+        report.problems.append("the saved checkpoint's signature does not verify")
+        return
+    if size > len(leaves):
+        report.problems.append(
+            f"the saved checkpoint covers {size} entries but the log now holds {len(leaves)}: entries were removed"
+        )
+        return
+    root = _root(levels, size)
+    if root.hex() != saved["root_hash"]:
+        report.problems.append(
+            f"the log is not consistent with the saved checkpoint of size {size}: "
+            f"its first {size} entries were rewritten"
+        )
+
+
+async def verify_log(session: AsyncSession, *, checkpoint: dict[str, Any] | None = None) -> Report:
+    report = Report()
+    levels = await _verify_tree(session, report)
+    await _verify_resources(session, report)
+    if checkpoint is not None:
+        _check_checkpoint(checkpoint, levels, report)
+    return report
+
+
+def load_checkpoint(text: str) -> dict[str, Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict) or not {"tree_size", "root_hash", "note", "signature", "public_key"} <= set(data):
+        raise ValueError("not a checkpoint saved from GET /v1/log/checkpoint")
+    return data
