@@ -17,7 +17,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import AppError
 from app.evidence import service
-from app.evidence.schemas import EvidenceRead, EvidenceReview
+from app.evidence.schemas import EvidenceRead, EvidenceReview, Provenance
 from app.http.etag import set_etag
 from app.http.headers import idempotency_key_header
 from app.http.pagination import Page, PageParams, page_params, page_response
@@ -126,6 +126,15 @@ async def get_evidence(
     read = _read(request, document, insider=insider)
     set_etag(response, read)
     return read
+
+
+@router.get("/v1/evidence/{evidence_id}/provenance")
+async def get_evidence_provenance(
+    principal: OptionalPrincipal, evidence_id: EvidenceId, session: SessionDep, today: Today, request: Request
+) -> Provenance:
+    """The log entry that recorded the upload, with the logged record, to prove the hash is in the log."""
+    document, _ = await service.visible_evidence(session, evidence_id, principal=principal, today=today)
+    return await service.provenance(session, document, proof_url=str(request.url_for("get_inclusion_proof")))
 
 
 @router.post("/v1/evidence/{evidence_id}/review", dependencies=[Depends(idempotency_key_header)])

@@ -3,10 +3,11 @@
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.log.schemas import Entry as LogEntryView
 from app.models.results import DocumentType, EvidenceStatus
 
 
@@ -44,3 +45,18 @@ class EvidenceReview(BaseModel):
 
     decision: EvidenceDecision
     note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+
+class Provenance(BaseModel):
+    """What anyone needs to prove a document's hash is in the transparency log."""
+
+    evidence_id: uuid.UUID
+    sha256: str = Field(description="The content's SHA-256, as in `document`.")
+    log_index: int = Field(description="The entry written when the document was uploaded.")
+    document: dict[str, Any] = Field(
+        description="The record as logged at upload; its RFC 8785 SHA-256 is resource_sha256."
+    )
+    entry: LogEntryView
+    inclusion_proof_url: str = Field(
+        description="Prove the entry against a checkpoint: add tree_size=<checkpoint size>."
+    )

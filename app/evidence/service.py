@@ -15,8 +15,9 @@ from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from app.evidence import repository
-from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview
+from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview, Provenance
 from app.http.pagination import PageParams, make_page
+from app.log import repository as log_repository
 from app.log import service as log_service
 from app.models import EvidenceDocument
 from app.models.results import DocumentType, EvidenceStatus
@@ -139,6 +140,21 @@ async def upload_evidence(
         agreement_id=agreement.id,
     )
     return document
+
+
+async def provenance(session: AsyncSession, document: EvidenceDocument, *, proof_url: str) -> Provenance:
+    found = await log_repository.creation_entry(session, RESOURCE, str(document.id))
+    if found is None:  # every upload is logged in its own transaction; this is corruption
+        raise EvidenceNotFound
+    entry, logged = found
+    return Provenance(
+        evidence_id=document.id,
+        sha256=document.sha256,
+        log_index=entry.index,
+        document=logged,
+        entry=log_service.to_entry(entry),
+        inclusion_proof_url=f"{proof_url}?index={entry.index}",
+    )
 
 
 def may_read(document: EvidenceDocument, agreement: AgreementRead, principal: Principal | None) -> bool:

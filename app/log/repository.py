@@ -131,3 +131,20 @@ async def pairs(session: AsyncSession, model: type[SQLModel], key: str, value: s
     for k, v in (await session.execute(select(table.c[key], table.c[value]))).all():
         grouped.setdefault(k, []).append(v)
     return grouped
+
+
+async def creation_entry(session: AsyncSession, resource_type: str, resource_id: str) -> tuple[LogEntry, Any] | None:
+    """The entry (and its stored document) that recorded a resource's creation."""
+    stmt = (
+        select(LogEntry, col(LogDetail.document))
+        .join(LogDetail, col(LogDetail.index) == col(LogEntry.index))
+        .where(
+            col(LogEntry.resource_type) == resource_type,
+            col(LogEntry.resource_id) == resource_id,
+            col(LogEntry.action) == "create",
+        )
+        .order_by(col(LogEntry.index))
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
