@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.agreements.router import router as agreements_router
 from app.api_keys.router import router as api_keys_router
+from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.embedded import database_url
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         measurements_router,
         evidence_router,
         log_router,
+        compliance_router,
     ):
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.

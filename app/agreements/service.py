@@ -25,6 +25,10 @@ RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
 # Fields the public never sees in history (they hold legal advice).
 PRIVATE_FIELDS = frozenset({"observations"})
+# Children that only the agreement's own people read until reviewed (API.md: unverified
+# measurements, evidence not accepted): to anyone else their history shows the write, not what
+# it holds, until the status that makes them public.
+PUBLIC_ONCE = {"measurement": "verified", "evidence": "accepted"}
 
 
 def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -294,14 +298,25 @@ def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
     return changes
 
 
+def _shown(document: Any, resource_type: str, *, insider: bool) -> Any:
+    public = PUBLIC_ONCE.get(resource_type)
+    if insider or public is None or not isinstance(document, dict) or document.get("status") == public:
+        return document
+    return None
+
+
 async def history(
     session: AsyncSession, current: AgreementRead, *, principal: Principal | None, params: PageParams
 ) -> tuple[list[HistoryEntry], str | None]:
     rows, previous = await repository.history(session, current.id, params)
     private = access.is_owner(principal, current.signatory_org_id)
-    last: dict[str, Any] = dict(previous)
+    insider = access.sees_unreviewed(principal, current.signatory_org_id, current.participant_org_ids)
+    last: dict[str, Any] = {}
     entries: list[HistoryEntry] = []
-    for entry, document in rows[: params.limit]:
+    for entry, stored in rows[: params.limit]:
+        if entry.resource_id not in last:
+            last[entry.resource_id] = _shown(previous.get(entry.resource_id), entry.resource_type, insider=insider)
+        document = _shown(stored, entry.resource_type, insider=insider)
         entries.append(
             HistoryEntry(
                 index=entry.index,

@@ -18,7 +18,7 @@ from app.db import SessionDep
 from app.errors import AppError
 from app.evidence import service
 from app.evidence.schemas import EvidenceRead, EvidenceReview, Provenance
-from app.http.etag import set_etag
+from app.http.etag import none_match, set_etag
 from app.http.headers import idempotency_key_header
 from app.http.pagination import Page, PageParams, page_params, page_response
 from app.http.ranges import Unsatisfiable, parse_range
@@ -33,6 +33,12 @@ EvidenceId = Annotated[uuid.UUID, Path(description="The evidence document's id."
 
 class RangeNotSatisfiable(AppError):
     status, title, slug = 416, "Range not satisfiable", "range-not-satisfiable"
+
+
+def _ascii_fallback(filename: str) -> str:
+    """The plain `filename` parameter: visible ASCII only, so no control character, quote or
+    backslash reaches the header; `filename*` carries the real name (RFC 6266 section 4.3)."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
 
 
 def _storage(request: Request) -> EvidenceStorage:
@@ -173,19 +179,18 @@ async def get_evidence_content(
     """Download the document; supports Range and If-None-Match. Check the bytes against the ETag."""
     document, _ = await service.visible_evidence(session, evidence_id, principal=principal, today=today)
     etag = f'"{document.sha256}"'
-    ascii_name = document.filename.encode("ascii", "replace").decode().replace('"', "'")
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(document.filename)}",
+        "Content-Disposition": (
+            f'attachment; filename="{_ascii_fallback(document.filename)}"; '
+            f"filename*=UTF-8''{quote(document.filename, safe='')}"
+        ),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "sandbox",
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and (
-        etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*"
-    ):
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
     size = document.size_bytes
     try:

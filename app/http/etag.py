@@ -27,6 +27,14 @@ def _tags(header: str) -> list[str]:
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
 
 
+def none_match(header: str | None, etag: str) -> bool:
+    """If-None-Match names `etag` (weak comparison, RFC 9110 section 13.1.2) or is `*`."""
+    if header is None:
+        return False
+    tags = _tags(header)
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 def set_etag(response: Response, representation: BaseModel) -> None:
     response.headers["ETag"] = etag_of(representation)
 
@@ -35,8 +43,7 @@ def conditional_read(request: Request, response: Response, representation: BaseM
     """Set the ETag; raise NotModified when If-None-Match already names it."""
     etag = etag_of(representation)
     response.headers["ETag"] = etag
-    header = request.headers.get("if-none-match")
-    if header is not None and ("*" in _tags(header) or etag in _tags(header)):
+    if none_match(request.headers.get("if-none-match"), etag):
         raise NotModified(etag)
 
 

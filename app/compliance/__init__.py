@@ -1,0 +1,1 @@
+"""Compliance: findings evaluated in SQL over the whole registry, for auditors."""

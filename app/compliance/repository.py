@@ -1,0 +1,229 @@
+"""The rules as SQL over the whole registry, evaluated today: one UNION ALL, filtered and paged.
+
+Written as SQL text because the rules read best that way; the agreement status comes from the
+same expression the agreements API uses (compiled in), so the two can never disagree.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+from sqlalchemy import literal, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Date
+
+from app.agreements.repository import status_expr
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    today: date
+    grace_days: int
+    dormancy_months: int
+
+
+_MARKER = date(1111, 11, 11)
+
+
+@cache
+def _status_sql() -> str:
+    compiled = status_expr(literal(_MARKER, Date)).compile(
+        dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+        compile_kwargs={"literal_binds": True},
+    )
+    sql = str(compiled)
+    assert "1111-11-11" in sql
+    return sql.replace("'1111-11-11'::DATE", "CAST(:today AS date)").replace("'1111-11-11'", "CAST(:today AS date)")
+
+
+FAVORABLE = "('favorable', 'favorable_with_observations')"
+
+
+def _rules_sql() -> str:
+    status = _status_sql()
+    in_force_on = "coalesce(agreements.entry_into_force_on, agreements.signed_on)"
+    return f"""
+    SELECT 'sre_not_informed_before_signature' AS rule, agreements.id AS agreement_id,
+           'agreement' AS subject_type, agreements.id AS subject_id,
+           concat('Signed on ', agreements.signed_on, ' with no SRE dictamen requested on or before that day.') AS detail
+      FROM agreements
+     WHERE agreements.signed_on IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
+                          AND r.kind = 'sre_dictamen' AND r.requested_on <= agreements.signed_on)
+    UNION ALL
+    SELECT 'no_favorable_dictamen_before_signature', agreements.id, 'agreement', agreements.id,
+           concat('Signed on ', agreements.signed_on, ' with no favorable SRE dictamen decided by then.')
+      FROM agreements
+     WHERE agreements.signed_on IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
+                          AND r.kind = 'sre_dictamen' AND r.outcome IN {FAVORABLE}
+                          AND r.decided_on <= agreements.signed_on)
+    UNION ALL
+    SELECT 'not_registered', agreements.id, 'agreement', agreements.id,
+           concat('Signed on ', agreements.signed_on, ', ', CAST(:today AS date) - agreements.signed_on,
+                  ' days ago, and not registered with the SRE (grace period ', CAST(:grace_days AS int), ' days).')
+      FROM agreements
+     WHERE agreements.signed_on IS NOT NULL
+       AND agreements.signed_on < CAST(:today AS date) - CAST(:grace_days AS int)
+       AND agreements.registration_state IS DISTINCT FROM 'registered'
+    UNION ALL
+    SELECT 'no_council_approval', agreements.id, 'agreement', agreements.id,
+           concat('Municipal agreement signed on ', agreements.signed_on, ' with no favorable council approval by then.')
+      FROM agreements JOIN organizations o ON o.id = agreements.signatory_org_id AND o.kind = 'municipality'
+     WHERE agreements.signed_on IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
+                          AND r.kind = 'council_approval' AND r.outcome IN {FAVORABLE}
+                          AND r.decided_on <= agreements.signed_on)
+    UNION ALL
+    SELECT 'private_counterpart', agreements.id, 'agreement', agreements.id,
+           concat('A counterpart is a private entity: ',
+                  jsonb_path_query_first(agreements.counterparts, '$[*] ? (@.kind == "private_entity").name') #>> '{{}}',
+                  '.')
+      FROM agreements
+     WHERE agreements.counterparts @> '[{{"kind": "private_entity"}}]'
+    UNION ALL
+    SELECT 'no_signed_text', agreements.id, 'agreement', agreements.id,
+           concat('Signed on ', agreements.signed_on, ' but no accepted agreement_text document is on file.')
+      FROM agreements
+     WHERE agreements.signed_on IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM evidence_documents e WHERE e.agreement_id = agreements.id
+                          AND e.document_type = 'agreement_text' AND e.status = 'accepted')
+    UNION ALL
+    SELECT 'dispute_clause_not_reviewed', agreements.id, 'agreement', agreements.id,
+           'The agreement has a dispute-settlement clause that no legal review assessed.'
+      FROM agreements
+     WHERE agreements.has_dispute_settlement_clause
+       AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
+                          AND r.checks ->> 'dispute_clause_compliant' IS NOT NULL)
+    UNION ALL
+    SELECT 'in_force_without_targets', agreements.id, 'agreement', agreements.id,
+           concat('In force since ', {in_force_on}, ' with no target.')
+      FROM agreements
+     WHERE ({status}) = 'in_force'
+       AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.agreement_id = agreements.id)
+    UNION ALL
+    SELECT 'target_without_baseline', t.agreement_id, 'target', t.id,
+           concat('Target "', t.title, '" has no baseline value.')
+      FROM targets t
+     WHERE t.measure <> 'qualitative' AND t.baseline_value IS NULL
+    UNION ALL
+    SELECT 'milestone_not_met', agreements.id, 'target', t.id,
+           concat('Target "', t.title, '": the ', m.months, '-month milestone (due ', d.due_on, ', target ',
+                  m.target_value, ') was not met; verified level then: ', coalesce(v.value::text, 'none'), '.')
+      FROM targets t
+      JOIN agreements ON agreements.id = t.agreement_id AND agreements.signed_on IS NOT NULL
+      CROSS JOIN LATERAL jsonb_to_recordset(t.milestones) AS m(months int, target_value numeric)
+      CROSS JOIN LATERAL (SELECT CAST({in_force_on} + make_interval(months => m.months) AS date) AS due_on) d
+      LEFT JOIN LATERAL (SELECT x.value FROM measurements x
+                          WHERE x.target_id = t.id AND x.status = 'verified' AND x.as_of <= d.due_on
+                          ORDER BY x.as_of DESC, x.created_at DESC LIMIT 1) v ON true
+     WHERE d.due_on < CAST(:today AS date)
+       AND CASE WHEN t.measure = 'qualitative' THEN v.value IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM measurements x WHERE x.target_id = t.id
+                                     AND x.status = 'verified' AND x.as_of <= d.due_on)
+                WHEN v.value IS NULL THEN true
+                WHEN t.ascending THEN v.value < m.target_value AND v.value <= coalesce(t.baseline_value, 0)
+                ELSE v.value > m.target_value AND v.value >= coalesce(t.baseline_value, 0)
+           END
+    UNION ALL
+    SELECT 'measurement_without_evidence', x.agreement_id, 'measurement', x.id,
+           concat('The ', x.status, ' measurement of ', x.as_of, ' cites no evidence that was not rejected.')
+      FROM measurements x
+     WHERE x.status <> 'rejected'
+       AND NOT EXISTS (SELECT 1 FROM measurement_evidence me JOIN evidence_documents e ON e.id = me.evidence_id
+                        WHERE me.measurement_id = x.id AND e.status <> 'rejected')
+    UNION ALL
+    SELECT 'dormant', agreements.id, 'agreement', agreements.id,
+           concat('In force since ', {in_force_on}, ' with no verified progress in the last ',
+                  CAST(:dormancy_months AS int), ' months.')
+      FROM agreements
+     WHERE ({status}) = 'in_force'
+       AND CAST({in_force_on} + make_interval(months => CAST(:dormancy_months AS int)) AS date) < CAST(:today AS date)
+       AND NOT EXISTS (SELECT 1 FROM measurements x WHERE x.agreement_id = agreements.id AND x.status = 'verified'
+                          AND x.as_of >= CAST(CAST(:today AS date) - make_interval(months => CAST(:dormancy_months AS int)) AS date))
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which findings a query returns."""
+
+    rules: tuple[str, ...] = ()
+    signatory_org_id: uuid.UUID | None = None
+    state: str | None = None
+    only_org_id: uuid.UUID | None = None  # an editor's own organization
+
+
+def _bind(params: Params, scope: Scope) -> dict[str, Any]:
+    return {
+        "today": params.today,
+        "grace_days": params.grace_days,
+        "dormancy_months": params.dormancy_months,
+        "rules": list(scope.rules),
+        "signatory_org_id": scope.signatory_org_id,
+        "state": scope.state,
+        "only_org_id": scope.only_org_id,
+    }
+
+
+def _scoped(select_list: str) -> str:
+    return f"""
+    WITH findings AS ({_rules_sql()})
+    SELECT {select_list}
+      FROM findings f
+      JOIN agreements a ON a.id = f.agreement_id
+      JOIN organizations o ON o.id = a.signatory_org_id
+     WHERE (cardinality(CAST(:rules AS text[])) = 0 OR f.rule = ANY(CAST(:rules AS text[])))
+       AND (CAST(:signatory_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:signatory_org_id AS uuid))
+       AND (CAST(:state AS text) IS NULL OR o.subdivision = CAST(:state AS text))
+       AND (CAST(:only_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:only_org_id AS uuid))
+    """
+
+
+async def findings_page(
+    session: AsyncSession, params: Params, scope: Scope, *, after: tuple[str, uuid.UUID, uuid.UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    sql = _scoped(
+        "f.rule, f.agreement_id, a.title AS agreement_title, a.signatory_org_id, o.subdivision AS state, "
+        "f.subject_type, f.subject_id, f.detail"
+    )
+    if after is not None:
+        sql += " AND (f.rule, f.agreement_id, f.subject_id) > (:after_rule, CAST(:after_agreement AS uuid), CAST(:after_subject AS uuid))"
+    sql += " ORDER BY f.rule, f.agreement_id, f.subject_id LIMIT :limit"
+    bind = _bind(params, scope) | {"limit": limit}
+    if after is not None:
+        bind |= {"after_rule": after[0], "after_agreement": after[1], "after_subject": after[2]}
+    return [dict(r) for r in (await session.execute(text(sql), bind)).mappings()]
+
+
+async def summary(session: AsyncSession, params: Params, scope: Scope, *, group_by: str) -> list[dict[str, Any]]:
+    """Per group: agreements, agreements with no finding, findings per rule."""
+    key = "o.subdivision" if group_by == "state" else "a.signatory_org_id::text"
+    label = "min(o.subdivision)" if group_by == "state" else "min(o.name)"
+    counted = _scoped("f.rule, f.agreement_id")
+    sql = f"""
+    WITH scoped AS ({counted}),
+    groups AS (
+        SELECT {key} AS key, {label} AS label, count(*) AS agreements,
+               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM scoped s WHERE s.agreement_id = a.id)) AS clean
+          FROM agreements a JOIN organizations o ON o.id = a.signatory_org_id
+         WHERE (CAST(:signatory_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:signatory_org_id AS uuid))
+           AND (CAST(:state AS text) IS NULL OR o.subdivision = CAST(:state AS text))
+           AND (CAST(:only_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:only_org_id AS uuid))
+         GROUP BY {key}
+    ),
+    per_rule AS (
+        SELECT {key} AS key, s.rule, count(*) AS findings
+          FROM scoped s JOIN agreements a ON a.id = s.agreement_id JOIN organizations o ON o.id = a.signatory_org_id
+         GROUP BY {key}, s.rule
+    )
+    SELECT g.key, g.label, g.agreements, g.clean,
+           coalesce((SELECT jsonb_object_agg(p.rule, p.findings) FROM per_rule p WHERE p.key IS NOT DISTINCT FROM g.key),
+                    '{{}}'::jsonb) AS by_rule
+      FROM groups g
+     ORDER BY g.agreements DESC, g.key
+    """
+    return [dict(r) for r in (await session.execute(text(sql), _bind(params, scope))).mappings()]

@@ -1,0 +1,95 @@
+"""/v1/compliance: rules, findings and their summary, for auditors (and editors, their own)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from app.auth.dependencies import CurrentPrincipal
+from app.clock import Today
+from app.compliance import repository, service
+from app.compliance.rules import RuleCode, Severity
+from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary
+from app.config import Settings
+from app.db import SessionDep, sessionmaker_of
+from app.http.csv import csv_response, wants_csv
+from app.http.pagination import Page, PageParams, page_params, page_response
+
+router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
+
+CSV_COLUMNS = (
+    "rule",
+    "severity",
+    "title",
+    "legal_basis",
+    "agreement_id",
+    "agreement_title",
+    "signatory_org_id",
+    "state",
+    "subject_type",
+    "subject_id",
+    "detail",
+)
+StateCode = Annotated[str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="The signatory's ISO 3166-2.")]
+
+
+def finding_scope(
+    principal: CurrentPrincipal,
+    rule: Annotated[list[RuleCode] | None, Query(description="Repeatable.")] = None,
+    severity: Severity | None = None,
+    signatory_org_id: uuid.UUID | None = None,
+    state: StateCode = None,
+) -> repository.Scope:
+    return service.scope_for(
+        principal,
+        rules=[r.value for r in rule or []],
+        severity=severity,
+        signatory_org_id=signatory_org_id,
+        state=state,
+    )
+
+
+def rule_params(request: Request, today: Today) -> repository.Params:
+    settings: Settings = request.app.state.settings
+    return service.params_for(settings, today)
+
+
+Scope = Annotated[repository.Scope, Depends(finding_scope)]
+Params = Annotated[repository.Params, Depends(rule_params)]
+
+
+@router.get("/rules")
+async def list_compliance_rules(principal: CurrentPrincipal) -> list[RuleRead]:  # noqa: ARG001
+    """Every rule with its code, severity and legal basis."""
+    return service.rules()
+
+
+@router.get("/findings", response_model=Page[Finding], responses={200: {"content": {"text/csv": {}}}})
+async def list_compliance_findings(
+    scope: Scope,
+    params: Params,
+    session: SessionDep,
+    request: Request,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Response:
+    """Findings evaluated today over the whole registry (an editor: its organization's)."""
+    if wants_csv(request):
+        maker = sessionmaker_of(request)
+
+        async def fetch(cursor: str | None, limit: int) -> tuple[list[Finding], str | None]:
+            async with maker() as csv_session:
+                return await service.findings(csv_session, params, scope, PageParams(limit, cursor))
+
+        csv: StreamingResponse = csv_response(CSV_COLUMNS, fetch, filename="compliance-findings.csv")
+        return csv
+    items, next_cursor = await service.findings(session, params, scope, page)
+    return page_response(request, Page[Finding](items=items, next_cursor=next_cursor))
+
+
+@router.get("/summary")
+async def get_compliance_summary(
+    scope: Scope, params: Params, session: SessionDep, group_by: GroupBy = GroupBy.state
+) -> Summary:
+    """Findings per rule, and the share of agreements with none, by state or by organization."""
+    return await service.summary(session, params, scope, group_by)

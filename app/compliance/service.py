@@ -1,0 +1,102 @@
+"""Who sees which findings, and their shape."""
+
+import uuid
+from datetime import date
+
+import pycountry
+from sqlalchemy import literal_column
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.dependencies import Principal
+from app.compliance import repository
+from app.compliance.rules import BY_CODE, RULES, Severity
+from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary, SummaryGroup
+from app.config import Settings
+from app.errors import Forbidden
+from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
+from app.models import Role
+
+FINDINGS_SORT = SortKey(
+    "findings",
+    (literal_column("rule"), literal_column("agreement_id"), literal_column("subject_id")),
+    (str, uuid.UUID, uuid.UUID),
+)
+
+
+def rules() -> list[RuleRead]:
+    return [
+        RuleRead(code=r.code, title=r.title, severity=r.severity, legal_basis=r.legal_basis, description=r.description)
+        for r in RULES
+    ]
+
+
+def scope_for(
+    principal: Principal,
+    *,
+    rules: list[str],
+    severity: Severity | None,
+    signatory_org_id: uuid.UUID | None,
+    state: str | None,
+) -> repository.Scope:
+    """Auditors and admins see every finding; an editor or legal reviewer its organization's."""
+    if principal.reads_everything:
+        only = None
+    elif principal.role in (Role.editor, Role.legal_reviewer):
+        only = principal.org_id
+    else:
+        raise Forbidden("Compliance findings are for auditors, admins and the signatories' own editors.")
+    selected = rules or [r.code for r in RULES]
+    if severity is not None:
+        selected = [c for c in selected if BY_CODE[c].severity is severity]
+        if not selected:
+            selected = ["(none)"]
+    return repository.Scope(rules=tuple(selected), signatory_org_id=signatory_org_id, state=state, only_org_id=only)
+
+
+def params_for(settings: Settings, today: date) -> repository.Params:
+    return repository.Params(
+        today=today, grace_days=settings.registration_grace_days, dormancy_months=settings.dormancy_months
+    )
+
+
+async def findings(
+    session: AsyncSession, params: repository.Params, scope: repository.Scope, page: PageParams
+) -> tuple[list[Finding], str | None]:
+    after = None if page.cursor is None else decode_cursor(FINDINGS_SORT, page.cursor)
+    rows = await repository.findings_page(session, params, scope, after=after, limit=page.limit + 1)
+    items = [_finding(r) for r in rows[: page.limit]]
+    cursor = None
+    if len(rows) > page.limit and items:
+        last = items[-1]
+        cursor = encode_cursor(FINDINGS_SORT, (last.rule, last.agreement_id, last.subject_id))
+    return items, cursor
+
+
+def _state_name(code: str | None) -> str | None:
+    found = None if code is None else pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+    return code if found is None else str(found.name)
+
+
+def _finding(row: dict[str, object]) -> Finding:
+    rule = BY_CODE[str(row["rule"])]
+    return Finding.model_validate(
+        {**row, "title": rule.title, "severity": rule.severity, "legal_basis": rule.legal_basis}
+    )
+
+
+async def summary(
+    session: AsyncSession, params: repository.Params, scope: repository.Scope, group_by: GroupBy
+) -> Summary:
+    rows = await repository.summary(session, params, scope, group_by=group_by.value)
+    groups = [
+        SummaryGroup(
+            key=None if r["key"] is None else str(r["key"]),
+            label=_state_name(r["label"]) if group_by is GroupBy.state else r["label"],
+            agreements=int(r["agreements"]),
+            agreements_without_findings=int(r["clean"]),
+            share_without_findings=round(int(r["clean"]) / int(r["agreements"]), 4) if r["agreements"] else 1.0,
+            findings_by_rule={str(k): int(v) for k, v in (r["by_rule"] or {}).items()},
+        )
+        for r in rows
+    ]
+    return Summary(group_by=group_by, groups=groups)
