@@ -26,8 +26,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/pacta serve --demo --host $(HOST) --port $(PORT)
 
 ## The whole test suite, on a real PostgreSQL.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

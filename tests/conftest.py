@@ -1,6 +1,7 @@
 """Fixtures: one migrated database per run, each test inside a transaction that is rolled back."""
 
 import atexit
+import os
 import shutil
 import tempfile
 import uuid
@@ -24,7 +25,14 @@ from app.models import Organization, OrganizationKind, Role
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from app.organizations.schemas import OrganizationCreate
-from tests.db import create_database, drop_database
+from tests.db import create_database, drop_database, server_url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the embedded server once, in the controlling process, before any xdist worker
+    joins it: two workers initialising one data folder at once would race."""
+    if not hasattr(config, "workerinput") and not os.environ.get("PACTA_TEST_DATABASE_URL"):
+        server_url()
 
 
 def migrated_database(prefix: str = "pacta_test") -> str:

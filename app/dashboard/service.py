@@ -1,0 +1,228 @@
+"""The dashboard's figures (public agreements only, verified measurements only) and the data of
+the public per-agreement page."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pycountry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import catalogs
+from app.agreements import repository as agreement_repository
+from app.agreements import service as agreement_service
+from app.agreements.errors import AgreementNotFound
+from app.agreements.schemas import AgreementRead
+from app.dashboard import repository
+from app.dashboard.repository import Filters
+from app.dashboard.schemas import (
+    DashboardSummary,
+    IndicatorTotal,
+    MilestoneAttainment,
+    StateCount,
+    SummaryFilters,
+)
+from app.errors import field_error
+from app.log import repository as log_repository
+from app.models import Organization
+from app.models.agreements import AgreementStatus, RegistrationStatus, SubjectArea
+from app.models.results import Indicator
+from app.targets import repository as target_repository
+from app.targets import service as target_service
+from app.targets.schemas import MilestoneStatus, TargetRead
+
+# The statuses a public (signed) agreement can have, in the order of its life.
+PUBLIC_STATUSES = (
+    AgreementStatus.signed,
+    AgreementStatus.in_force,
+    AgreementStatus.suspended,
+    AgreementStatus.expired,
+    AgreementStatus.withdrawn,
+    AgreementStatus.terminated,
+)
+PUBLIC_REGISTRATION_STATUSES = (
+    RegistrationStatus.pending,
+    RegistrationStatus.submitted,
+    RegistrationStatus.registered,
+    RegistrationStatus.rejected,
+)
+INDICATOR_ORDER = {indicator.value: i for i, indicator in enumerate(Indicator)}
+
+
+def check_filters(state: str | None, signatory_org_id: uuid.UUID | None) -> Filters:
+    """The filters, with the state checked against ISO 3166-2 (422 for a code that names nothing)."""
+    if state is not None and not catalogs.is_subdivision(state):
+        raise field_error(["query", "state"], f"{state!r} is not an ISO 3166-2 subdivision code.")
+    return Filters(state=state, signatory_org_id=signatory_org_id)
+
+
+def state_name(code: str | None) -> str | None:
+    found = None if code is None else pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+    return code if found is None else str(found.name)
+
+
+def _counts(rows: list[tuple[str, str | None, int]], facet: str) -> dict[str | None, int]:
+    return {key: n for name, key, n in rows if name == facet}
+
+
+async def summary(session: AsyncSession, filters: Filters, *, today: date) -> DashboardSummary:
+    """Three aggregated statements, whatever the number of agreements."""
+    rows = await repository.facets(session, filters, today)
+    indicators = await repository.indicator_totals(session, filters, today)
+    milestones = await repository.milestone_counts(session, filters, today)
+
+    statuses = _counts(rows, "status")
+    registrations = _counts(rows, "registration_status")
+    areas = _counts(rows, "subject_area")
+    countries = _counts(rows, "counterpart_country")
+    states = _counts(rows, "state")
+    by_milestone = {str(r["status"]): r for r in milestones}
+    due = sum(int(r["due"]) for r in milestones)
+    attained = sum(int(r["attainment_count"]) for r in milestones)
+    attainment_sum = sum(float(r["attainment_sum"] or 0) for r in milestones)
+    return DashboardSummary(
+        as_of=today,
+        filters=SummaryFilters(state=filters.state, signatory_org_id=filters.signatory_org_id),
+        agreements=sum(n for name, _, n in rows if name == "total"),
+        by_status={s.value: statuses.get(s.value, 0) for s in PUBLIC_STATUSES},
+        by_registration_status={r.value: registrations.get(r.value, 0) for r in PUBLIC_REGISTRATION_STATUSES},
+        by_subject_area={a.value: areas.get(a.value, 0) for a in SubjectArea},
+        by_counterpart_country={
+            str(k): n for k, n in sorted(countries.items(), key=lambda kv: (-kv[1], kv[0] or "")) if k is not None
+        },
+        by_state=[
+            StateCount(state=k, name=state_name(k), agreements=n)
+            for k, n in sorted(states.items(), key=lambda kv: (-kv[1], kv[0] or "~"))
+        ],
+        key_indicators=[
+            IndicatorTotal(
+                indicator=r["indicator"],
+                measure=r["measure"],
+                unit=r["unit"],
+                total=float(r["total"]),
+                targets=int(r["targets"]),
+            )
+            for r in sorted(indicators, key=lambda r: (INDICATOR_ORDER[r["indicator"]], r["measure"], r["unit"] or ""))
+        ],
+        milestones=MilestoneAttainment(
+            by_status={s: int(by_milestone[s.value]["milestones"]) if s.value in by_milestone else 0 for s in MilestoneStatus},
+            milestones=sum(int(r["milestones"]) for r in milestones),
+            due=due,
+            mean_attainment=round(attainment_sum / attained, 4) if attained else None,
+            attainment_milestones=attained,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementLine:
+    """One public agreement in the overview's list."""
+
+    id: uuid.UUID
+    title: str
+    signed_on: date
+    status: str
+    state: str | None
+    state_name: str | None
+    signatory_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    summary: DashboardSummary
+    agreements: list[AgreementLine]
+
+
+async def overview(session: AsyncSession, filters: Filters, *, today: date, limit: int) -> Overview:
+    """The summary and the latest signed agreements, for the public page."""
+    figures = await summary(session, filters, today=today)
+    rows = await repository.recent_agreements(session, filters, today, limit=limit)
+    lines = [
+        AgreementLine(
+            id=r["id"],
+            title=r["title"],
+            signed_on=r["signed_on"],
+            status=r["status"],
+            state=r["state"],
+            state_name=state_name(r["state"]),
+            signatory_name=r["signatory_name"],
+        )
+        for r in rows
+    ]
+    return Overview(summary=figures, agreements=lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """An accepted document, as the public page shows it."""
+
+    id: uuid.UUID
+    title: str
+    document_type: str
+    document_date: date | None
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+    log_index: int | None
+    target_ids: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetProgress:
+    target: TargetRead
+    evidence: list[Evidence]
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementPage:
+    agreement: AgreementRead
+    signatory: Organization | None
+    state_name: str | None
+    targets: list[TargetProgress]
+    documents: list[Evidence] = field(default_factory=list)  # accepted, backing no target
+    tree_size: int = 0
+
+
+def _evidence(row: dict[str, Any]) -> Evidence:
+    backs = set(row["measured_target_ids"] or [])
+    if row["target_id"] is not None:
+        backs.add(row["target_id"])
+    return Evidence(
+        id=row["id"],
+        title=row["title"],
+        document_type=row["document_type"],
+        document_date=row["document_date"],
+        filename=row["filename"],
+        media_type=row["media_type"],
+        size_bytes=int(row["size_bytes"]),
+        sha256=row["sha256"],
+        uploaded_at=row["uploaded_at"],
+        log_index=None if row["log_index"] is None else int(row["log_index"]),
+        target_ids=frozenset(backs),
+    )
+
+
+async def agreement_page(session: AsyncSession, agreement_id: uuid.UUID, *, today: date) -> AgreementPage:
+    """A public agreement with every target's progress and the accepted evidence behind it, in a
+    fixed number of statements; AgreementNotFound for one that is missing or not public."""
+    agreement = await agreement_service.get_visible(session, agreement_id, principal=None, today=today)
+    if agreement.signed_on is None:  # get_visible already hides it from anonymous callers
+        raise AgreementNotFound
+    organizations = await agreement_repository.organizations(session, [agreement.signatory_org_id])
+    signatory = organizations.get(agreement.signatory_org_id)
+    targets = await repository.targets_of(session, agreement.id)
+    verified = await target_repository.verified_for(session, [t.id for t in targets])
+    reads = [target_service.to_read(t, verified[t.id], agreement, today) for t in targets]
+    documents = [_evidence(r) for r in await repository.accepted_evidence(session, agreement.id)]
+    known = {t.id for t in reads}
+    return AgreementPage(
+        agreement=agreement,
+        signatory=signatory,
+        state_name=state_name(None if signatory is None else signatory.subdivision),
+        targets=[TargetProgress(target=t, evidence=[d for d in documents if t.id in d.target_ids]) for t in reads],
+        documents=[d for d in documents if not d.target_ids & known],
+        tree_size=await log_repository.size(session),
+    )

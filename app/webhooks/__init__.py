@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, a transactional outbox, and a worker that delivers signed events."""

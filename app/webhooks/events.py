@@ -1,0 +1,138 @@
+"""Writing events to the outbox, in the transaction of the change that caused them.
+
+Events are thin: {type, timestamp, data: {id, agreement_id, ...}}. A subscriber reads the resource
+through the API with its own key, so an event never carries a field its keys may not read, and
+it is fanned out only to subscriptions whose (organization, role) may see the resource.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.log.hashing import jsonable, rfc3339
+from app.models import WebhookEvent
+
+EVENT_TYPES = (
+    "agreement.created",
+    "agreement.updated",
+    "agreement.status_changed",
+    "legal_review.created",
+    "legal_review.updated",
+    "registration.created",
+    "registration.updated",
+    "target.created",
+    "target.updated",
+    "measurement.created",
+    "measurement.verified",
+    "measurement.rejected",
+    "evidence.created",
+    "evidence.accepted",
+    "evidence.rejected",
+    "activity.created",
+    "activity.updated",
+    "deadline.approaching",
+    "compliance.finding_opened",
+)
+
+
+class Audience(StrEnum):
+    """Who may receive an event about an agreement."""
+
+    readers = "readers"  # whoever may read the agreement (public ones: everyone)
+    insiders = "insiders"  # its signatory, participants, auditors and admins (unreviewed things)
+    owners = "owners"  # its signatory, auditors and admins (compliance findings)
+
+
+# Fan-out in SQL: matching type patterns ("agreement.*", "*") and the subscriber's right to see.
+_FAN_OUT = text(
+    """
+    INSERT INTO webhook_deliveries (subscription_id, event_id, state, attempts, next_attempt_at, created_at)
+    SELECT s.id, :event_id, 'pending', 0, now(), now()
+      FROM webhook_subscriptions s
+      LEFT JOIN agreements a ON a.id = CAST(:agreement_id AS uuid)
+     WHERE s.status <> 'disabled'
+       AND EXISTS (SELECT 1 FROM unnest(s.event_types) p
+                    WHERE p = :type OR p = '*' OR (p LIKE '%.*' AND :type LIKE replace(p, '*', '%')))
+       AND (
+            s.role IN ('admin', 'auditor')
+         OR (a.id IS NOT NULL AND (
+                a.signatory_org_id = s.organization_id
+             OR (CAST(:audience AS text) <> 'owners' AND EXISTS (
+                    SELECT 1 FROM agreement_participants ap
+                     WHERE ap.agreement_id = a.id AND ap.organization_id = s.organization_id))
+             OR (CAST(:audience AS text) = 'readers' AND a.signed_on IS NOT NULL)))
+       )
+    """
+)
+
+
+async def emit(
+    session: AsyncSession,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    agreement_id: uuid.UUID | None,
+    audience: Audience = Audience.readers,
+) -> WebhookEvent:
+    event = WebhookEvent(
+        type=event_type,
+        agreement_id=agreement_id,
+        payload={"type": event_type, "timestamp": rfc3339(datetime.now(UTC)), "data": jsonable(data)},
+    )
+    session.add(event)
+    await session.flush()
+    await session.execute(
+        _FAN_OUT,
+        {"event_id": event.id, "agreement_id": agreement_id, "type": event_type, "audience": audience.value},
+    )
+    return event
+
+
+def _status(document: dict[str, Any] | None) -> str | None:
+    value = None if document is None else document.get("status")
+    return None if value is None else str(value)
+
+
+def event_for_log(resource_type: str, action: str, document: dict[str, Any] | None) -> tuple[str, Audience] | None:
+    """The event a logged write stands for, if subscribers care about it."""
+    status = _status(document)
+    if resource_type == "measurement":
+        if action == "create":
+            return "measurement.created", Audience.insiders
+        return (
+            (f"measurement.{status}", Audience.readers if status == "verified" else Audience.insiders)
+            if status
+            in (
+                "verified",
+                "rejected",
+            )
+            else None
+        )
+    if resource_type == "evidence":
+        if action == "create":
+            return "evidence.created", Audience.insiders
+        return (
+            (f"evidence.{status}", Audience.readers if status == "accepted" else Audience.insiders)
+            if status
+            in (
+                "accepted",
+                "rejected",
+            )
+            else None
+        )
+    if resource_type == "activity":
+        public = status in ("confirmed", "held")
+        return (
+            f"activity.{'created' if action == 'create' else 'updated'}",
+            Audience.readers if public else Audience.insiders,
+        )
+    if resource_type in ("agreement", "legal_review", "registration", "target"):
+        if action == "create":
+            return f"{resource_type}.created", Audience.readers
+        if action == "update":
+            return f"{resource_type}.updated", Audience.readers
+    return None
