@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -152,6 +153,29 @@ def cmd_demo_load(_: argparse.Namespace) -> None:
     )
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from app.webhooks import notices, worker
+
+    settings = get_settings()
+    url = _url()
+
+    async def main() -> None:
+        engine = make_engine(url, pool_size=max(2, args.concurrency // 4))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, stop.set)
+        try:
+            await worker.run(
+                make_sessionmaker(engine), settings, stop=stop, scans=notices.SCANS, batch=args.concurrency
+            )
+        finally:
+            await engine.dispose()
+
+    print("pacta worker: delivering webhooks (Ctrl-C to stop)", file=sys.stderr)
+    asyncio.run(main())
+
+
 def cmd_log_verify(args: argparse.Namespace) -> None:
     from app.log.verify import load_checkpoint, verify_log
 
@@ -247,15 +271,24 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # place that becomes a normal exit, so exit hooks run (the embedded server stops with us).
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, _exit_on_signal)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=False,
-        proxy_headers=True,
-    )
+    worker = None
+    if args.worker:
+        # Its own process, on the same database (the environment carries the resolved URL and key).
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,
+            proxy_headers=True,
+        )
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -286,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.add_argument("--demo", action="store_true", help="load the demo data and print a first admin key")
+    serve.add_argument("--worker", action="store_true", help="also run a webhook worker beside the server")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
@@ -326,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_parser("checkpoint", help="print a signed checkpoint of the log as it is now").set_defaults(
         func=cmd_log_checkpoint
     )
+
+    work = sub.add_parser("worker", help="deliver webhooks; emit deadline and compliance events")
+    work.add_argument("--concurrency", type=int, default=32, help="deliveries in flight at once")
+    work.set_defaults(func=cmd_worker)
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
     demo.add_parser("load", help="load the demo data set (idempotent)").set_defaults(func=cmd_demo_load)

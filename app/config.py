@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     log_origin: str = Field(default="pacta-registry", min_length=1, max_length=200, pattern=r"^[^\s]+$")
     webhooks_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhooks_allow_loopback: bool = False
+    webhooks_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhooks_failing_after: int = Field(
+        default=5, ge=1, description="Consecutive failures before a subscription is marked failing."
+    )
+    webhooks_deadline_offsets_days: list[int] = Field(
+        default=[30, 7, 1], description="deadline.approaching fires this many days before."
+    )
+    webhooks_scan_seconds: float = Field(
+        default=300.0, gt=0, description="How often the worker looks for deadlines and new findings."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -13,7 +13,10 @@ from app.agreements.router import router as agreements_router
 from app.api_keys.router import router as api_keys_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
+from app.dashboard.pages import router as dashboard_pages_router
+from app.dashboard.router import router as dashboard_router
 from app.db import make_engine, make_sessionmaker
+from app.deadlines.router import router as deadlines_router
 from app.embedded import database_url
 from app.errors import Conflict, install_error_handlers
 from app.evidence.router import router as evidence_router
@@ -31,6 +34,7 @@ from app.organizations.router import router as organizations_router
 from app.registrations.router import router as registrations_router
 from app.storage import EvidenceStorage
 from app.targets.router import router as targets_router
+from app.webhooks.router import router as webhooks_router
 
 API_TITLE = "Pacta"
 API_DESCRIPTION = (
@@ -99,6 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evidence_router,
         log_router,
         compliance_router,
+        webhooks_router,
+        deadlines_router,
+        dashboard_router,
+        dashboard_pages_router,
     ):
         app.include_router(router)
     # Added last = outermost: request context wraps everything, then the body limit, then idempotency.

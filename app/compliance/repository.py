@@ -227,3 +227,20 @@ async def summary(session: AsyncSession, params: Params, scope: Scope, *, group_
      ORDER BY g.agreements DESC, g.key
     """
     return [dict(r) for r in (await session.execute(text(sql), _bind(params, scope))).mappings()]
+
+
+async def new_findings(session: AsyncSession, params: Params) -> list[dict[str, Any]]:
+    """Findings never seen before, remembered in the same statement (each is announced once)."""
+    sql = f"""
+    WITH findings AS ({_rules_sql()}),
+    fresh AS (
+        INSERT INTO emitted_notices (key, due_on, created_at)
+        SELECT concat('finding:', f.rule, ':', f.subject_id), CAST(:today AS date), now() FROM findings f
+        ON CONFLICT DO NOTHING
+        RETURNING key
+    )
+    SELECT f.rule, f.agreement_id, f.subject_type, f.subject_id, f.detail
+      FROM findings f JOIN fresh ON fresh.key = concat('finding:', f.rule, ':', f.subject_id)
+    """
+    bind = {"today": params.today, "grace_days": params.grace_days, "dormancy_months": params.dormancy_months}
+    return [dict(r) for r in (await session.execute(text(sql), bind)).mappings()]

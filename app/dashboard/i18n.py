@@ -331,6 +331,9 @@ def language(requested: str | None) -> str:
     return wanted if wanted in LANGUAGES else DEFAULT_LANGUAGE
 
 
+_SPANISH_SEPARATORS = str.maketrans(",.", ".,")
+
+
 @cache
 def _country_names(lang: str) -> gettext.NullTranslations:
     if lang == "en":
@@ -368,7 +371,7 @@ class Locale:
         if text in ("-0", ""):
             text = "0"
         if self.lang == "es":
-            text = text.translate(str.maketrans({",": ".", ".": ","}))
+            text = text.translate(_SPANISH_SEPARATORS)
         return text
 
     def pct(self, fraction: float | None, decimals: int = 1) -> str:

@@ -50,6 +50,7 @@ def not_found(locale: Locale, message_key: str = "not_found") -> HTMLResponse:
         message=locale[message_key],
         home=link("/dashboard", locale.lang),
         switch=link("/dashboard", "en" if locale.lang == "es" else "es"),
+        api="/v1/dashboard/summary",
     )
 
 
@@ -62,7 +63,7 @@ async def dashboard_page(
 ) -> HTMLResponse:
     """The public overview: agreements by state, status, registration and subject; key indicators; milestones."""
     locale = Locale(language(lang))
-    state = state or None
+    state = state.strip().upper() if state and state.strip() else None
     if state is not None and not catalogs.is_subdivision(state):
         return not_found(locale, "not_found_state")
     overview = await service.overview(session, Filters(state=state), today=today, limit=RECENT_AGREEMENTS)
@@ -107,6 +108,7 @@ async def dashboard_page(
         state=state,
         state_name=service.state_name(state),
         state_options=_state_options(),
+        home=link("/dashboard", t.lang),
         clear_filter=link("/dashboard", t.lang),
         switch=link("/dashboard", "en" if t.lang == "es" else "es", state=state),
         api=link("/v1/dashboard/summary", DEFAULT_LANGUAGE, state=state),

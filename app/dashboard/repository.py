@@ -97,8 +97,8 @@ def _facet(name: str) -> ColumnElement[str]:
 def _facets_select(has_state: bool, has_org: bool) -> Any:
     scope = _scope(has_state, has_org)
     s = scope.c
-    area = func.unnest(s.subject_areas).table_valued("value").lateral("area")
-    party = func.jsonb_array_elements(s.counterparts).table_valued("value").lateral("party")
+    area = func.unnest(s.subject_areas).table_valued("value").render_derived().lateral("area")
+    party = func.jsonb_array_elements(s.counterparts).table_valued("value").render_derived().lateral("party")
     country = party.c.value.op("->>")("country")
     return union_all(
         select(_facet("total"), cast(None, Text()).label("key"), func.count().label("n")).select_from(scope),
@@ -136,7 +136,7 @@ def _latest_verified(target_id: ColumnElement[uuid.UUID], cutoff: ColumnElement[
 def _indicators_select(has_state: bool, has_org: bool) -> Select[Any]:
     scope = _scope(has_state, has_org)
     latest = _latest_verified(TG.id)
-    unit = case((TG.measure == Measure.currency.value, TG.unit), else_=None).label("unit")
+    unit = TG.unit.label("unit")
     return (
         select(
             TG.indicator,
@@ -158,7 +158,8 @@ def _indicators_select(has_state: bool, has_org: bool) -> Select[Any]:
 
 
 async def indicator_totals(session: AsyncSession, filters: Filters, today: date) -> list[dict[str, Any]]:
-    """Per key indicator (and currency): the sum over targets of each one's latest verified value."""
+    """Per key indicator and unit (a currency, or a count's unit): the sum over targets of each one's
+    latest verified value."""
     stmt = _indicators_select(filters.state is not None, filters.signatory_org_id is not None)
     connection = await session.connection()
     result = await connection.execute(stmt, _values(filters, today))

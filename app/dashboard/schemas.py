@@ -25,7 +25,9 @@ class IndicatorTotal(BaseModel):
 
     indicator: Indicator
     measure: Measure = Field(description="`count` or `currency`: percentages and qualitative results do not add up.")
-    unit: str | None = Field(description="The ISO 4217 currency of a currency total (one total per currency).")
+    unit: str | None = Field(
+        description="The ISO 4217 currency of a currency total; a count's unit, if it has one. One total per unit."
+    )
     total: float = Field(description="The sum over targets of each target's latest verified value.")
     targets: int = Field(description="Targets with a verified value that the total adds up.")
 

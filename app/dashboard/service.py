@@ -106,7 +106,9 @@ async def summary(session: AsyncSession, filters: Filters, *, today: date) -> Da
             for r in sorted(indicators, key=lambda r: (INDICATOR_ORDER[r["indicator"]], r["measure"], r["unit"] or ""))
         ],
         milestones=MilestoneAttainment(
-            by_status={s: int(by_milestone[s.value]["milestones"]) if s.value in by_milestone else 0 for s in MilestoneStatus},
+            by_status={
+                s: int(by_milestone[s.value]["milestones"]) if s.value in by_milestone else 0 for s in MilestoneStatus
+            },
             milestones=sum(int(r["milestones"]) for r in milestones),
             due=due,
             mean_attainment=round(attainment_sum / attained, 4) if attained else None,

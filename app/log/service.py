@@ -162,6 +162,8 @@ def to_entry(entry: LogEntry) -> Entry:
 
 
 async def entries(session: AsyncSession, start: int, end: int) -> Entries:
+    if end <= start:
+        raise field_error(["query", "end"], "end is exclusive and must be greater than start.")
     size = await repository.size(session)
     if (start >= size and size > 0) or start > size:
         raise field_error(["query", "start"], f"The log holds {size} entries.")

@@ -100,5 +100,5 @@ class EmittedNotice(SQLModel, table=True):
     __tablename__ = "emitted_notices"
 
     key: str = Field(primary_key=True, max_length=300)
-    on: date = Field(sa_column=Column(Date, nullable=False))
+    due_on: date = Field(sa_column=Column(Date, nullable=False))
     created_at: datetime = timestamp(default_factory=utcnow)

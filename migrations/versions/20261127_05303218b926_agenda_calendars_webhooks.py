@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "emitted_notices",
         sa.Column("key", sa.String(length=300), nullable=False),
-        sa.Column("on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )

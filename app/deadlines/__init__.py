@@ -1,0 +1,1 @@
+"""Deadlines municipal staff must not miss: expirations, milestones, registrations, activities."""

@@ -1,0 +1,97 @@
+"""The deadlines as one SQL UNION over the registry, for a window of days and a scope."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    today: date
+    until: date
+    grace_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    all_: bool
+    org_id: uuid.UUID | None  # the caller's organization: its own and shared agreements
+    signatory_org_id: uuid.UUID | None = None
+    state: str | None = None
+    agreement_id: uuid.UUID | None = None
+    public_only: bool = False
+
+
+DEADLINES_SQL = """
+WITH scoped AS (
+    SELECT a.* FROM agreements a JOIN organizations o ON o.id = a.signatory_org_id
+     WHERE (CAST(:all_ AS boolean)
+            OR a.signatory_org_id = CAST(:org_id AS uuid)
+            OR EXISTS (SELECT 1 FROM agreement_participants p
+                        WHERE p.agreement_id = a.id AND p.organization_id = CAST(:org_id AS uuid)))
+       AND (CAST(:signatory_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:signatory_org_id AS uuid))
+       AND (CAST(:state AS text) IS NULL OR o.subdivision = CAST(:state AS text))
+       AND (CAST(:agreement_id AS uuid) IS NULL OR a.id = CAST(:agreement_id AS uuid))
+       AND (NOT CAST(:public_only AS boolean) OR a.signed_on IS NOT NULL)
+       AND (a.terminated_on IS NULL OR a.terminated_on > CAST(:today AS date))
+       AND (a.withdrawn_on IS NULL OR a.withdrawn_on > CAST(:today AS date))
+), deadlines AS (
+    SELECT a.expires_on AS date, 'expiry' AS kind, a.id AS agreement_id, a.id AS subject_id,
+           a.title AS agreement_title, concat('Expiry of "', a.title, '"') AS title, NULL::timestamptz AS starts_at,
+           NULL::timestamptz AS ends_at, NULL::int AS utc_offset_minutes, NULL::text AS place
+      FROM scoped a
+     WHERE a.expires_on BETWEEN CAST(:today AS date) AND CAST(:until AS date)
+    UNION ALL
+    SELECT d.due_on, 'milestone_due', a.id, t.id, a.title,
+           concat(m.months, '-month milestone of "', t.title, '"'), NULL, NULL, NULL, NULL
+      FROM scoped a
+      JOIN targets t ON t.agreement_id = a.id
+      CROSS JOIN LATERAL jsonb_to_recordset(t.milestones) AS m(months int, target_value numeric)
+      CROSS JOIN LATERAL (SELECT CAST(coalesce(a.entry_into_force_on, a.signed_on)
+                                      + make_interval(months => m.months) AS date) AS due_on) d
+     WHERE a.signed_on IS NOT NULL AND d.due_on BETWEEN CAST(:today AS date) AND CAST(:until AS date)
+    UNION ALL
+    SELECT a.signed_on + CAST(:grace_days AS int), 'registration_overdue', a.id, a.id, a.title,
+           concat('SRE registration of "', a.title, '" (grace period ends)'), NULL, NULL, NULL, NULL
+      FROM scoped a
+     WHERE a.signed_on IS NOT NULL AND a.registration_state IS DISTINCT FROM 'registered'
+       AND a.signed_on + CAST(:grace_days AS int) <= CAST(:until AS date)
+    UNION ALL
+    SELECT CAST(x.starts_at AS date), 'activity', a.id, x.id, a.title, x.title, x.starts_at, x.ends_at,
+           x.utc_offset_minutes, x.place
+      FROM scoped a JOIN activities x ON x.agreement_id = a.id
+     WHERE x.status IN ('planned', 'confirmed')
+       AND (NOT CAST(:public_only AS boolean) OR x.status = 'confirmed')
+       AND CAST(x.starts_at AS date) BETWEEN CAST(:today AS date) AND CAST(:until AS date)
+)
+SELECT * FROM deadlines
+ WHERE (CAST(:after_date AS date) IS NULL
+        OR (date, kind, subject_id) > (CAST(:after_date AS date), CAST(:after_kind AS text), CAST(:after_subject AS uuid)))
+ ORDER BY date, kind, subject_id
+ LIMIT :limit
+"""
+
+
+async def deadlines(
+    session: AsyncSession, window: Window, scope: Scope, *, after: tuple[date, str, uuid.UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    bind = {
+        "today": window.today,
+        "until": window.until,
+        "grace_days": window.grace_days,
+        "all_": scope.all_,
+        "org_id": scope.org_id,
+        "signatory_org_id": scope.signatory_org_id,
+        "state": scope.state,
+        "agreement_id": scope.agreement_id,
+        "public_only": scope.public_only,
+        "after_date": None if after is None else after[0],
+        "after_kind": None if after is None else after[1],
+        "after_subject": None if after is None else after[2],
+        "limit": limit,
+    }
+    return [dict(r) for r in (await session.execute(text(DEADLINES_SQL), bind)).mappings()]

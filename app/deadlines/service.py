@@ -1,0 +1,62 @@
+"""Whose deadlines a caller sees, and their shape."""
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import literal_column
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.dependencies import Principal
+from app.deadlines import repository
+from app.deadlines.schemas import Deadline
+from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
+
+SORT = SortKey(
+    "deadlines",
+    (literal_column("date"), literal_column("kind"), literal_column("subject_id")),
+    (date, str, uuid.UUID),
+)
+
+URL_PATHS = {
+    "expiry": "/v1/agreements/{}",
+    "registration_overdue": "/v1/agreements/{}",
+    "milestone_due": "/v1/targets/{}",
+    "activity": "/v1/activities/{}",
+}
+
+
+def scope_for(principal: Principal, *, signatory_org_id: uuid.UUID | None, state: str | None) -> repository.Scope:
+    """Auditors and admins: all; anyone else: its organization's agreements and those it takes part in."""
+    return repository.Scope(
+        all_=principal.reads_everything, org_id=principal.org_id, signatory_org_id=signatory_org_id, state=state
+    )
+
+
+def window(today: date, within_days: int, grace_days: int) -> repository.Window:
+    return repository.Window(today=today, until=today + timedelta(days=within_days), grace_days=grace_days)
+
+
+def to_deadline(row: dict[str, Any], base_url: str) -> Deadline:
+    path = URL_PATHS[str(row["kind"])].format(row["subject_id"])
+    return Deadline(
+        date=row["date"],
+        kind=row["kind"],
+        agreement_id=row["agreement_id"],
+        subject_id=row["subject_id"],
+        title=row["title"],
+        url=base_url.rstrip("/") + path,
+    )
+
+
+async def list_deadlines(
+    session: AsyncSession, win: repository.Window, scope: repository.Scope, page: PageParams, *, base_url: str
+) -> tuple[list[Deadline], str | None]:
+    after = None if page.cursor is None else decode_cursor(SORT, page.cursor)
+    rows = await repository.deadlines(session, win, scope, after=after, limit=page.limit + 1)
+    items = [to_deadline(r, base_url) for r in rows[: page.limit]]
+    cursor = None
+    if len(rows) > page.limit and items:
+        last = items[-1]
+        cursor = encode_cursor(SORT, (last.date, last.kind.value, last.subject_id))
+    return items, cursor

@@ -1,0 +1,56 @@
+"""Webhook URLs must be https and reach only public addresses (no loopback, private, link-local,
+metadata or otherwise special ranges). PACTA_WEBHOOKS_ALLOW_LOOPBACK=true admits loopback (and
+plain http there) for local testing."""
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+
+class UnsafeURL(ValueError):
+    pass
+
+
+def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return allow_loopback
+    return address.is_global and not address.is_multicast
+
+
+async def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UnsafeURL(f"{host} does not resolve") from exc
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+async def check_url(url: str, *, allow_loopback: bool) -> None:
+    """Raise UnsafeURL unless every address the URL's host resolves to may be called."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise UnsafeURL("credentials in the URL are not allowed")
+    host = parts.hostname
+    if not host:
+        raise UnsafeURL("the URL has no host")
+    addresses = await resolve(host)
+    if not addresses:
+        raise UnsafeURL(f"{host} does not resolve")
+    loopback = all(
+        a.is_loopback
+        or (isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback)
+        for a in addresses
+    )
+    if parts.scheme != "https" and not (parts.scheme == "http" and allow_loopback and loopback):
+        raise UnsafeURL("webhook URLs must use https")
+    for address in addresses:
+        if not _allowed(address, allow_loopback=allow_loopback):
+            raise UnsafeURL(f"{host} resolves to {address}, which is not a public address")
