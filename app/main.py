@@ -9,8 +9,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 
+from app.activities.router import router as activities_router
 from app.agreements.router import router as agreements_router
 from app.api_keys.router import router as api_keys_router
+from app.calendars.router import router as calendars_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.dashboard.pages import router as dashboard_pages_router
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         compliance_router,
         webhooks_router,
         deadlines_router,
+        activities_router,
+        calendars_router,
         dashboard_router,
         dashboard_pages_router,
     ):

@@ -14,6 +14,7 @@ class Window:
     today: date
     until: date
     grace_days: int
+    since: date | None = None  # lower bound; None = today (calendars reach back further)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class Scope:
     state: str | None = None
     agreement_id: uuid.UUID | None = None
     public_only: bool = False
+    activity_statuses: tuple[str, ...] = ("planned", "confirmed")
 
 
 DEADLINES_SQL = """
@@ -41,32 +43,34 @@ WITH scoped AS (
        AND (a.withdrawn_on IS NULL OR a.withdrawn_on > CAST(:today AS date))
 ), deadlines AS (
     SELECT a.expires_on AS date, 'expiry' AS kind, a.id AS agreement_id, a.id AS subject_id,
+           concat('expiry-', a.id) AS uid,
            a.title AS agreement_title, concat('Expiry of "', a.title, '"') AS title, NULL::timestamptz AS starts_at,
-           NULL::timestamptz AS ends_at, NULL::int AS utc_offset_minutes, NULL::text AS place
+           NULL::timestamptz AS ends_at, NULL::int AS utc_offset_minutes, NULL::text AS place,
+           NULL::text AS activity_status
       FROM scoped a
-     WHERE a.expires_on BETWEEN CAST(:today AS date) AND CAST(:until AS date)
+     WHERE a.expires_on BETWEEN CAST(:since AS date) AND CAST(:until AS date)
     UNION ALL
-    SELECT d.due_on, 'milestone_due', a.id, t.id, a.title,
-           concat(m.months, '-month milestone of "', t.title, '"'), NULL, NULL, NULL, NULL
+    SELECT d.due_on, 'milestone_due', a.id, t.id, concat('milestone-', t.id, '-', m.months), a.title,
+           concat(m.months, '-month milestone of "', t.title, '"'), NULL, NULL, NULL, NULL, NULL
       FROM scoped a
       JOIN targets t ON t.agreement_id = a.id
       CROSS JOIN LATERAL jsonb_to_recordset(t.milestones) AS m(months int, target_value numeric)
       CROSS JOIN LATERAL (SELECT CAST(coalesce(a.entry_into_force_on, a.signed_on)
                                       + make_interval(months => m.months) AS date) AS due_on) d
-     WHERE a.signed_on IS NOT NULL AND d.due_on BETWEEN CAST(:today AS date) AND CAST(:until AS date)
+     WHERE a.signed_on IS NOT NULL AND d.due_on BETWEEN CAST(:since AS date) AND CAST(:until AS date)
     UNION ALL
-    SELECT a.signed_on + CAST(:grace_days AS int), 'registration_overdue', a.id, a.id, a.title,
-           concat('SRE registration of "', a.title, '" (grace period ends)'), NULL, NULL, NULL, NULL
+    SELECT a.signed_on + CAST(:grace_days AS int), 'registration_overdue', a.id, a.id, concat('registration-', a.id), a.title,
+           concat('SRE registration of "', a.title, '" (grace period ends)'), NULL, NULL, NULL, NULL, NULL
       FROM scoped a
      WHERE a.signed_on IS NOT NULL AND a.registration_state IS DISTINCT FROM 'registered'
        AND a.signed_on + CAST(:grace_days AS int) <= CAST(:until AS date)
     UNION ALL
-    SELECT CAST(x.starts_at AS date), 'activity', a.id, x.id, a.title, x.title, x.starts_at, x.ends_at,
-           x.utc_offset_minutes, x.place
+    SELECT CAST(x.starts_at AS date), 'activity', a.id, x.id, concat('activity-', x.id), a.title, x.title,
+           x.starts_at, x.ends_at, x.utc_offset_minutes, x.place, x.status
       FROM scoped a JOIN activities x ON x.agreement_id = a.id
-     WHERE x.status IN ('planned', 'confirmed')
-       AND (NOT CAST(:public_only AS boolean) OR x.status = 'confirmed')
-       AND CAST(x.starts_at AS date) BETWEEN CAST(:today AS date) AND CAST(:until AS date)
+     WHERE x.status = ANY(CAST(:activity_statuses AS text[]))
+       AND (NOT CAST(:public_only AS boolean) OR x.status IN ('confirmed', 'held'))
+       AND CAST(x.starts_at AS date) BETWEEN CAST(:since AS date) AND CAST(:until AS date)
 )
 SELECT * FROM deadlines
  WHERE (CAST(:after_date AS date) IS NULL
@@ -81,6 +85,7 @@ async def deadlines(
 ) -> list[dict[str, Any]]:
     bind = {
         "today": window.today,
+        "since": window.since or window.today,
         "until": window.until,
         "grace_days": window.grace_days,
         "all_": scope.all_,
@@ -89,6 +94,7 @@ async def deadlines(
         "state": scope.state,
         "agreement_id": scope.agreement_id,
         "public_only": scope.public_only,
+        "activity_statuses": list(scope.activity_statuses),
         "after_date": None if after is None else after[0],
         "after_kind": None if after is None else after[1],
         "after_subject": None if after is None else after[2],

@@ -1,0 +1,1 @@
+"""The shared agenda: missions, exchanges, trainings, visits, meetings, events, pilot launches."""

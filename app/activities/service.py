@@ -1,0 +1,245 @@
+"""Rules for the shared agenda: participants propose, the signatory's editor confirms."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activities import repository
+from app.activities.schemas import ActivityCreate, ActivityRead, ActivityUpdate
+from app.agreements import access
+from app.agreements import repository as agreement_repository
+from app.agreements import service as agreement_service
+from app.agreements.schemas import AgreementRead
+from app.auth.dependencies import Principal
+from app.errors import Conflict, Forbidden, Issues, NotFound, changes_of
+from app.evidence import repository as evidence_repository
+from app.http.pagination import PageParams, make_page
+from app.log import service as log_service
+from app.log.hashing import resource_document
+from app.models import Activity
+from app.models.agenda import ActivityStatus
+from app.targets import repository as target_repository
+
+RESOURCE = "activity"
+PUBLIC_STATUSES = (ActivityStatus.confirmed.value, ActivityStatus.held.value)
+LINK_FIELDS = {"participant_org_ids": "participant", "target_ids": "target", "evidence_ids": "evidence"}
+
+
+class ActivityNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No activity with that id (or not one you may see).")
+
+
+class ActivityNotDeletable(Conflict):
+    slug = "activity-not-deletable"
+
+
+def _offset_minutes(moment: datetime) -> int:
+    offset = moment.utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 60)
+
+
+def _local(moment: datetime | None, minutes: int) -> datetime | None:
+    return None if moment is None else moment.astimezone(timezone(timedelta(minutes=minutes)))
+
+
+def to_read(activity: Activity, links: dict[str, list[uuid.UUID]]) -> ActivityRead:
+    return ActivityRead(
+        id=activity.id,
+        agreement_id=activity.agreement_id,
+        kind=activity.kind,
+        title=activity.title,
+        description=activity.description,
+        starts_at=_local(activity.starts_at, activity.utc_offset_minutes),
+        ends_at=_local(activity.ends_at, activity.utc_offset_minutes),
+        place=activity.place,
+        organizer_org_id=activity.organizer_org_id,
+        participant_org_ids=links.get("participant", []),
+        target_ids=links.get("target", []),
+        evidence_ids=links.get("evidence", []),
+        status=activity.status,
+        proposed_by_org_id=activity.proposed_by_org_id,
+        created_at=activity.created_at,
+        updated_at=activity.updated_at,
+    )
+
+
+def document_of(activity: Activity, links: dict[str, list[uuid.UUID]]) -> dict[str, Any]:
+    document = resource_document(activity)
+    for field, link in LINK_FIELDS.items():
+        document[field] = sorted(str(i) for i in links.get(link, []))
+    return document
+
+
+async def _check(session: AsyncSession, facts: dict[str, Any], agreement: AgreementRead, today: date) -> None:
+    issues = Issues()
+    starts, ends = facts["starts_at"], facts.get("ends_at")
+    if ends is not None and ends < starts:
+        issues.add(["ends_at"], "ends_at cannot be before starts_at.")
+    if facts.get("status") == ActivityStatus.held.value and starts.date() > today:
+        issues.add(["status"], "An activity cannot have been held before it starts.")
+    orgs = [o for o in [facts.get("organizer_org_id"), *facts.get("participant_org_ids", [])] if o is not None]
+    found = await agreement_repository.organizations(session, orgs)
+    if facts.get("organizer_org_id") is not None and facts["organizer_org_id"] not in found:
+        issues.add(["organizer_org_id"], "No organization with that id.")
+    for i, org_id in enumerate(facts.get("participant_org_ids", [])):
+        if org_id not in found:
+            issues.add(["participant_org_ids", i], "No organization with that id.")
+    for i, target_id in enumerate(facts.get("target_ids", [])):
+        if await target_repository.get(session, target_id, agreement_id=agreement.id) is None:
+            issues.add(["target_ids", i], "No target with that id on this agreement.")
+    evidence = await evidence_repository.of_agreement(session, agreement.id, facts.get("evidence_ids", []))
+    for i, evidence_id in enumerate(facts.get("evidence_ids", [])):
+        if evidence_id not in evidence:
+            issues.add(["evidence_ids", i], "No evidence document with that id on this agreement.")
+    issues.raise_if_any()
+
+
+async def _save_links(
+    session: AsyncSession, activity_id: uuid.UUID, facts: dict[str, Any], only: Sequence[str]
+) -> None:
+    for field in only:
+        await repository.replace_links(session, activity_id, LINK_FIELDS[field], list(dict.fromkeys(facts[field])))
+
+
+async def _log(
+    session: AsyncSession, activity: Activity, principal: Principal, action: log_service.Action
+) -> dict[str, list[uuid.UUID]]:
+    links = (await repository.links(session, [activity.id]))[activity.id]
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=action,
+        resource_type=RESOURCE,
+        resource_id=activity.id,
+        document=None if action is log_service.Action.delete else document_of(activity, links),
+        agreement_id=activity.agreement_id,
+    )
+    return links
+
+
+async def create_activity(
+    session: AsyncSession, agreement_id: uuid.UUID, data: ActivityCreate, *, principal: Principal, today: date
+) -> ActivityRead:
+    agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
+    if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
+        raise Forbidden("Only the signatory's editors and listed participants' contributors may add activities.")
+    editor = access.can_edit(principal, agreement.signatory_org_id)
+    if not editor and data.status is not ActivityStatus.planned:
+        raise Forbidden("A participant's proposal is planned; the signatory's editor confirms it.")
+    facts = data.model_dump(mode="python")
+    facts["status"] = data.status.value
+    await _check(session, facts, agreement, today)
+    activity = Activity(
+        agreement_id=agreement.id,
+        kind=data.kind.value,
+        title=data.title,
+        description=data.description,
+        starts_at=data.starts_at.astimezone(UTC),
+        ends_at=None if data.ends_at is None else data.ends_at.astimezone(UTC),
+        utc_offset_minutes=_offset_minutes(data.starts_at),
+        place=data.place,
+        organizer_org_id=data.organizer_org_id,
+        status=data.status.value,
+        proposed_by_org_id=principal.org_id,
+    )
+    await repository.add(session, activity)
+    await _save_links(session, activity.id, facts, list(LINK_FIELDS))
+    links = await _log(session, activity, principal, log_service.Action.create)
+    return to_read(activity, links)
+
+
+def is_insider(principal: Principal | None, agreement: AgreementRead) -> bool:
+    return access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids)
+
+
+async def visible_activity(
+    session: AsyncSession, activity_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> tuple[Activity, AgreementRead]:
+    activity = await repository.get(session, activity_id)
+    if activity is None:
+        raise ActivityNotFound
+    agreement = await agreement_service.agreement_of(
+        session, activity.agreement_id, principal=principal, today=today, not_found=ActivityNotFound()
+    )
+    if activity.status not in PUBLIC_STATUSES and not is_insider(principal, agreement):
+        raise ActivityNotFound
+    return activity, agreement
+
+
+async def read_activity(session: AsyncSession, activity: Activity) -> ActivityRead:
+    return to_read(activity, (await repository.links(session, [activity.id]))[activity.id])
+
+
+async def lock_activity(
+    session: AsyncSession, activity_id: uuid.UUID, *, principal: Principal, today: date
+) -> tuple[Activity, AgreementRead, bool]:
+    """The activity locked for change, its agreement, and whether the caller is the signatory's editor."""
+    _, agreement = await visible_activity(session, activity_id, principal=principal, today=today)
+    activity = await repository.get(session, activity_id, for_update=True)
+    if activity is None:
+        raise ActivityNotFound
+    editor = access.can_edit(principal, agreement.signatory_org_id)
+    proposer = principal.org_id == activity.proposed_by_org_id and access.can_contribute(
+        principal, agreement.signatory_org_id, agreement.participant_org_ids
+    )
+    if not (editor or proposer):
+        raise Forbidden("Only the signatory's editor, or the organization that proposed it, may change this activity.")
+    return activity, agreement, editor
+
+
+async def update_activity(
+    session: AsyncSession,
+    activity: Activity,
+    agreement: AgreementRead,
+    data: ActivityUpdate,
+    *,
+    editor: bool,
+    principal: Principal,
+    today: date,
+) -> ActivityRead:
+    changes = changes_of(data, not_null=("kind", "title", "starts_at", "status", *LINK_FIELDS))
+    if (
+        "status" in changes
+        and not editor
+        and changes["status"] not in (ActivityStatus.planned, ActivityStatus.cancelled)
+    ):
+        raise Forbidden("Only the signatory's editor confirms an activity or records it as held.")
+    current = await read_activity(session, activity)
+    facts = current.model_dump(mode="python") | changes
+    facts["status"] = str(facts["status"])
+    await _check(session, facts, agreement, today)
+    for field in ("kind", "title", "description", "place", "organizer_org_id", "status"):
+        if field in changes:
+            value = changes[field]
+            setattr(activity, field, value.value if hasattr(value, "value") else value)
+    if "starts_at" in changes:
+        activity.starts_at = changes["starts_at"].astimezone(UTC)
+        activity.utc_offset_minutes = _offset_minutes(changes["starts_at"])
+    if "ends_at" in changes:
+        activity.ends_at = None if changes["ends_at"] is None else changes["ends_at"].astimezone(UTC)
+    activity.updated_at = datetime.now(UTC)
+    await repository.add(session, activity)
+    await _save_links(session, activity.id, facts, [f for f in LINK_FIELDS if f in changes])
+    links = await _log(session, activity, principal, log_service.Action.update)
+    return to_read(activity, links)
+
+
+async def delete_activity(session: AsyncSession, activity: Activity, *, editor: bool, principal: Principal) -> None:
+    if not editor and activity.status != ActivityStatus.planned.value:
+        raise ActivityNotDeletable("A proposal can be withdrawn only while it is planned; cancel it instead.")
+    await _log(session, activity, principal, log_service.Action.delete)
+    await repository.remove(session, activity)
+
+
+async def list_activities(
+    session: AsyncSession, agreement: AgreementRead, params: PageParams, *, principal: Principal | None
+) -> tuple[list[ActivityRead], str | None]:
+    statuses = None if is_insider(principal, agreement) else list(PUBLIC_STATUSES)
+    rows = await repository.list_page(session, agreement.id, params, statuses=statuses)
+    items, cursor = make_page(rows, repository.BY_START, params, lambda a: (a.starts_at, a.id))
+    links = await repository.links(session, [a.id for a in items])
+    return [to_read(a, links[a.id]) for a in items], cursor

@@ -1,0 +1,141 @@
+"""Feed tokens, and the iCalendar documents (stable UIDs, so updates replace events)."""
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar, Event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.dependencies import Principal
+from app.calendars import repository
+from app.deadlines import repository as deadline_repository
+from app.errors import Forbidden, NotFound
+from app.http.pagination import PageParams, make_page
+from app.log import service as log_service
+from app.models import CalendarToken, Organization, Role
+
+RESOURCE = "calendar_token"
+PRODID = "-//Pacta//Agreements registry//ES"
+# Feeds reach back a year and ahead three, so past milestones and the coming agenda both show.
+PAST = timedelta(days=366)
+AHEAD = timedelta(days=3 * 366)
+ACTIVITY_STATUS = {"planned": "TENTATIVE", "confirmed": "CONFIRMED", "held": "CONFIRMED", "cancelled": "CANCELLED"}
+
+
+class FeedNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No calendar feed here (or the token is not valid for it).")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ensure_may_manage(principal: Principal, org: Organization) -> None:
+    if not (principal.is_admin or principal.org_id == org.id):
+        raise Forbidden("Only the organization's own keys (or an admin) manage its calendar feed tokens.")
+    if principal.role is Role.auditor and principal.org_id != org.id:
+        raise Forbidden("Auditors read; they do not manage other organizations' tokens.")
+
+
+async def issue(
+    session: AsyncSession, org: Organization, name: str | None, *, principal: Principal
+) -> tuple[CalendarToken, str]:
+    ensure_may_manage(principal, org)
+    token = "pcal_" + secrets.token_urlsafe(32)
+    row = CalendarToken(organization_id=org.id, name=name, token_hash=_hash(token))
+    await repository.add(session, row)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=log_service.Action.create,
+        resource_type=RESOURCE,
+        resource_id=row.id,
+        resource=row,
+    )
+    return row, token
+
+
+async def revoke(session: AsyncSession, org: Organization, token_id: uuid.UUID, *, principal: Principal) -> None:
+    ensure_may_manage(principal, org)
+    row = await repository.get(session, org.id, token_id)
+    if row is None:
+        raise NotFound("No calendar token with that id in this organization.")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await repository.add(session, row)
+        await log_service.append(
+            session,
+            actor_org_id=principal.org_id,
+            action=log_service.Action.revoke,
+            resource_type=RESOURCE,
+            resource_id=row.id,
+            resource=row,
+        )
+
+
+async def list_tokens(
+    session: AsyncSession, org: Organization, params: PageParams, *, principal: Principal
+) -> tuple[list[CalendarToken], str | None]:
+    ensure_may_manage(principal, org)
+    rows = await repository.list_page(session, org.id, params)
+    return make_page(rows, repository.BY_CREATED, params, lambda r: (r.created_at, r.id))
+
+
+async def token_org(session: AsyncSession, token: str | None) -> uuid.UUID | None:
+    """The organization a feed token speaks for; a token that is not valid is a 404."""
+    if token is None:
+        return None
+    row = await repository.by_hash(session, _hash(token))
+    if row is None:
+        raise FeedNotFound
+    return row.organization_id
+
+
+async def feed_rows(
+    session: AsyncSession, scope: deadline_repository.Scope, today: date, grace_days: int
+) -> list[dict[str, Any]]:
+    window = deadline_repository.Window(today=today, until=today + AHEAD, grace_days=grace_days, since=today - PAST)
+    rows: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = await deadline_repository.deadlines(session, window, scope, after=after, limit=1000)
+        rows += page
+        if len(page) < 1000:
+            return rows
+        after = (page[-1]["date"], page[-1]["kind"], page[-1]["subject_id"])
+
+
+def render(name: str, rows: list[dict[str, Any]], *, base_url: str) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    for row in rows:
+        event = Event()
+        event.add("uid", f"{row['uid']}@pacta")
+        event.add("dtstamp", stamp)
+        event.add("summary", row["title"])
+        if row["kind"] == "activity":
+            event.add("dtstart", row["starts_at"].astimezone(UTC))
+            if row["ends_at"] is not None:
+                event.add("dtend", row["ends_at"].astimezone(UTC))
+            if row["place"]:
+                event.add("location", row["place"])
+            event.add("status", ACTIVITY_STATUS.get(str(row["activity_status"]), "TENTATIVE"))
+            event.add("url", f"{base_url}/v1/activities/{row['subject_id']}")
+        else:
+            event.add("dtstart", row["date"])
+            event.add("dtend", row["date"] + timedelta(days=1))
+            event.add("transp", "TRANSPARENT")
+            event.add("url", f"{base_url}/v1/agreements/{row['agreement_id']}")
+        event.add("description", f"{row['kind'].replace('_', ' ')} - {row['agreement_title']}")
+        event.add("categories", [str(row["kind"])])
+        calendar.add_component(event)
+    data: bytes = calendar.to_ical()
+    return data
