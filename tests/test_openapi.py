@@ -16,7 +16,8 @@ from app.openapi_dump import render
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 # Revoking a key is always safe, so it is the one change that needs no If-Match.
-IF_MATCH_EXEMPT = {"revoke_api_key"}
+# Revoking a credential is always safe, so it needs no If-Match (API.md, API keys).
+IF_MATCH_EXEMPT = {"revoke_api_key", "revoke_calendar_token"}
 
 
 @pytest.fixture(scope="module")
