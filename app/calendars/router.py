@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.agreements import service as agreement_service
-from app.auth.dependencies import CurrentPrincipal
+from app.auth.dependencies import CurrentPrincipal, optional_principal
 from app.calendars import service
 from app.calendars.schemas import CalendarTokenCreate, CalendarTokenCreated, CalendarTokenRead
 from app.clock import Today
@@ -83,6 +83,7 @@ async def revoke_calendar_token(
 @router.get(
     "/v1/agreements/{agreement_id}/calendar.ics",
     response_class=Response,
+    dependencies=[Depends(optional_principal)],
     responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed."}},
 )
 async def get_agreement_calendar(
@@ -118,6 +119,7 @@ async def get_agreement_calendar(
 @router.get(
     "/v1/organizations/{organization_id}/calendar.ics",
     response_class=Response,
+    dependencies=[Depends(optional_principal)],
     responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed."}},
 )
 async def get_organization_calendar(

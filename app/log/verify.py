@@ -123,18 +123,28 @@ async def _verify_resources(session: AsyncSession, report: Report) -> None:
 
 def _check_checkpoint(saved: dict[str, Any], levels: list[list[bytes]], report: Report) -> None:
     leaves = levels[0]
-    size = int(saved["tree_size"])
     body = saved["note"].split("\n\n")[0] + "\n"
     if not signing.verify(base64.b64decode(saved["public_key"]), body, base64.b64decode(saved["signature"])):
         report.problems.append("the saved checkpoint's signature does not verify")
         return
+    # Only the note is signed: its size and root count, never the JSON fields beside it.
+    lines = body.split("\n")
+    try:
+        size, signed_root = int(lines[1]), base64.b64decode(lines[2], validate=True).hex()
+    except (IndexError, ValueError):
+        report.problems.append("the saved checkpoint's signed note holds no tree size and root hash")
+        return
+    if int(saved["tree_size"]) != size or saved["root_hash"] != signed_root:
+        report.problems.append(
+            "the saved checkpoint's tree_size or root_hash differ from its signed note (checked against the note)"
+        )
     if size > len(leaves):
         report.problems.append(
             f"the saved checkpoint covers {size} entries but the log now holds {len(leaves)}: entries were removed"
         )
         return
     root = _root(levels, size)
-    if root.hex() != saved["root_hash"]:
+    if root.hex() != signed_root:
         report.problems.append(
             f"the log is not consistent with the saved checkpoint of size {size}: "
             f"its first {size} entries were rewritten"
