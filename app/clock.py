@@ -12,7 +12,7 @@ def today_in(settings: Settings) -> date:
     return datetime.now(settings.zone).date()
 
 
-def today(request: Request) -> date:
+async def today(request: Request) -> date:
     settings: Settings = request.app.state.settings
     return today_in(settings)
 

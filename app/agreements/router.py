@@ -5,8 +5,8 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import service
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
@@ -14,10 +14,10 @@ from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementSort, AgreementUpdate, HistoryEntry
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
-from app.db import SessionDep, sessionmaker_of
-from app.http.csv import csv_response, wants_csv
+from app.db import SessionDep
 from app.http.etag import conditional_read, require_if_match, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
+from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params, page_response
 from app.models.agreements import AgreementStatus, Instrument, RegistrationStatus, SubjectArea
 
@@ -94,26 +94,20 @@ async def list_agreements(
     sort: AgreementSort = AgreementSort.updated_desc,
 ) -> Response:
     """List the agreements the caller may see; every filter combines with every other."""
-    if wants_csv(request):
-        maker = sessionmaker_of(request)
 
-        async def fetch(cursor: str | None, limit: int) -> tuple[list[AgreementRead], str | None]:
-            async with maker() as csv_session:
-                return await service.list_agreements(
-                    csv_session,
-                    filters,
-                    principal=principal,
-                    today=today,
-                    sort=sort.value,
-                    params=PageParams(limit, cursor),
-                )
+    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[AgreementRead], str | None]:
+        return await service.list_agreements(
+            s,
+            filters,
+            principal=principal,
+            today=today,
+            sort=sort.value,
+            params=p,
+        )
 
-        csv: StreamingResponse = csv_response(CSV_COLUMNS, fetch, filename="agreements.csv")
-        return csv
-    items, next_cursor = await service.list_agreements(
-        session, filters, principal=principal, today=today, sort=sort.value, params=page
+    return await list_response(
+        request, session, page, fetch, item=AgreementRead, csv_columns=CSV_COLUMNS, filename="agreements.csv"
     )
-    return page_response(request, Page[AgreementRead](items=items, next_cursor=next_cursor))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(idempotency_key_header)])

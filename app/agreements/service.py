@@ -24,7 +24,7 @@ from app.registrations import repository as registration_repository
 RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
 # Fields the public never sees in history (they hold legal advice).
-PRIVATE_FIELDS = frozenset({"observations"})
+PRIVATE_FIELDS = frozenset({"observations", "review_note"})
 # Children that only the agreement's own people read until reviewed (API.md: unverified
 # measurements, evidence not accepted): to anyone else their history shows the write, not what
 # it holds, until the status that makes them public.

@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import CurrentPrincipal
 from app.clock import Today
@@ -12,9 +12,9 @@ from app.compliance import repository, service
 from app.compliance.rules import RuleCode, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary
 from app.config import Settings
-from app.db import SessionDep, sessionmaker_of
-from app.http.csv import csv_response, wants_csv
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.db import SessionDep
+from app.http.lists import list_response
+from app.http.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
 
@@ -74,17 +74,13 @@ async def list_compliance_findings(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
     """Findings evaluated today over the whole registry (an editor: its organization's)."""
-    if wants_csv(request):
-        maker = sessionmaker_of(request)
 
-        async def fetch(cursor: str | None, limit: int) -> tuple[list[Finding], str | None]:
-            async with maker() as csv_session:
-                return await service.findings(csv_session, params, scope, PageParams(limit, cursor))
+    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[Finding], str | None]:
+        return await service.findings(s, params, scope, p)
 
-        csv: StreamingResponse = csv_response(CSV_COLUMNS, fetch, filename="compliance-findings.csv")
-        return csv
-    items, next_cursor = await service.findings(session, params, scope, page)
-    return page_response(request, Page[Finding](items=items, next_cursor=next_cursor))
+    return await list_response(
+        request, session, page, fetch, item=Finding, csv_columns=CSV_COLUMNS, filename="compliance-findings.csv"
+    )
 
 
 @router.get("/summary")

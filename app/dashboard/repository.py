@@ -26,6 +26,7 @@ from sqlalchemy import (
     not_,
     select,
     true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 from sqlalchemy.types import Date, Integer, Numeric, String, Text, Uuid
 
-from app.agreements.repository import TODAY, is_public, registration_status_expr, status_expr
+from app.agreements.repository import SIGNED_SORT, TODAY, is_public, registration_status_expr, status_expr
 from app.models import Agreement, EvidenceDocument, LogEntry, Measurement, MeasurementEvidence, Organization, Target
 from app.models.results import EvidenceStatus, Indicator, Measure, MeasurementStatus
 
@@ -67,18 +68,10 @@ def _values(filters: Filters, today: date) -> dict[str, Any]:
     return values
 
 
-def _scope(has_state: bool, has_org: bool) -> CTE:
-    """The public agreements the filters select, with what every facet reads."""
+def _public(has_state: bool, has_org: bool, *columns: Any) -> Select[Any]:
+    """These columns of the public agreements the filters select (with their signatory)."""
     stmt = (
-        select(
-            A.id,
-            A.subject_areas,
-            A.counterparts,
-            func.coalesce(A.entry_into_force_on, A.signed_on).label("in_force_on"),
-            status_expr(TODAY).label("status"),
-            registration_status_expr().label("registration_status"),
-            ORG.subdivision.label("state"),
-        )
+        select(*columns)
         .select_from(Agreement.__table__.join(Organization.__table__, ORG.id == A.signatory_org_id))  # type: ignore[attr-defined]
         .where(is_public())
     )
@@ -86,32 +79,67 @@ def _scope(has_state: bool, has_org: bool) -> CTE:
         stmt = stmt.where(ORG.subdivision == bindparam("state", type_=String()))
     if has_org:
         stmt = stmt.where(A.signatory_org_id == bindparam("signatory_org_id", type_=Uuid()))
-    return stmt.cte("scope")
+    return stmt
+
+
+def _scope(has_state: bool, has_org: bool) -> CTE:
+    """The public agreements the filters select, with the date their milestones count from."""
+    return _public(
+        has_state, has_org, A.id, func.coalesce(A.entry_into_force_on, A.signed_on).label("in_force_on")
+    ).cte("scope")
 
 
 def _facet(name: str) -> ColumnElement[str]:
-    return literal_column(f"'{name}'", Text()).label("facet")
+    return literal_column(f"'{name}'", Text())
 
 
 @functools.cache
 def _facets_select(has_state: bool, has_org: bool) -> Any:
-    scope = _scope(has_state, has_org)
+    """Every facet in one statement over one scan of the agreements: a narrow row per agreement
+    (status, registration, state, subject areas, the distinct counterpart countries), grouped by
+    GROUPING SETS for the scalar facets and unnested for the two lists."""
+    party = func.jsonb_array_elements(A.counterparts).table_valued("value").render_derived().alias("party")
+    # Most agreements have one counterpart: its country needs no subquery.
+    countries = case(
+        (
+            func.jsonb_array_length(A.counterparts) == 1,
+            array([A.counterparts.op("->")(0).op("->>")("country")]),
+        ),
+        else_=func.array(select(party.c.value.op("->>")("country")).select_from(party).distinct().scalar_subquery()),
+    )
+    scope = _public(
+        has_state,
+        has_org,
+        status_expr(TODAY).label("status"),
+        registration_status_expr().label("registration_status"),
+        ORG.subdivision.label("state"),
+        A.subject_areas,
+        countries.label("countries"),
+    ).cte("scope")
     s = scope.c
+    grouped = func.grouping(s.status, s.registration_status, s.state)
+    # GROUPING() sets a bit for each argument left out of the row's grouping set: 3 = (status),
+    # 5 = (registration_status), 6 = (state), 7 = () — the total.
+    facet = case(
+        (grouped == 3, _facet("status")),
+        (grouped == 5, _facet("registration_status")),
+        (grouped == 6, _facet("state")),
+        else_=_facet("total"),
+    )
+    key = case((grouped == 3, s.status), (grouped == 5, s.registration_status), (grouped == 6, s.state), else_=None)
     area = func.unnest(s.subject_areas).table_valued("value").render_derived().lateral("area")
-    party = func.jsonb_array_elements(s.counterparts).table_valued("value").render_derived().lateral("party")
-    country = party.c.value.op("->>")("country")
+    country = func.unnest(s.countries).table_valued("value").render_derived().lateral("country")
     return union_all(
-        select(_facet("total"), cast(None, Text()).label("key"), func.count().label("n")).select_from(scope),
-        select(_facet("status"), s.status, func.count()).group_by(s.status),
-        select(_facet("registration_status"), s.registration_status, func.count()).group_by(s.registration_status),
-        select(_facet("state"), s.state, func.count()).group_by(s.state),
+        select(facet.label("facet"), key.label("key"), func.count().label("n")).group_by(
+            func.grouping_sets(tuple_(s.status), tuple_(s.registration_status), tuple_(s.state), tuple_())
+        ),
         select(_facet("subject_area"), area.c.value, func.count())
         .select_from(scope.join(area, true()))
         .group_by(area.c.value),
-        # An agreement with two counterparts in one country counts once for it.
-        select(_facet("counterpart_country"), country, func.count(s.id.distinct()))
-        .select_from(scope.join(party, true()))
-        .group_by(country),
+        # Distinct per agreement already: one with two counterparts in a country counts once for it.
+        select(_facet("counterpart_country"), country.c.value, func.count())
+        .select_from(scope.join(country, true()))
+        .group_by(country.c.value),
     )
 
 
@@ -250,23 +278,19 @@ async def milestone_counts(session: AsyncSession, filters: Filters, today: date)
 
 @functools.cache
 def _recent_select(has_state: bool, has_org: bool) -> Select[Any]:
-    scope = _scope(has_state, has_org)
     return (
-        select(
+        _public(
+            has_state,
+            has_org,
             A.id,
             A.title,
             A.signed_on,
-            scope.c.status,
-            scope.c.state,
+            status_expr(TODAY).label("status"),
+            ORG.subdivision.label("state"),
             ORG.name.label("signatory_name"),
         )
-        .select_from(
-            scope.join(Agreement.__table__, A.id == scope.c.id).join(  # type: ignore[attr-defined]
-                Organization.__table__,  # type: ignore[attr-defined]
-                ORG.id == A.signatory_org_id,
-            )
-        )
-        .order_by(A.signed_on.desc(), A.id)
+        # Spelled as the index ix_agreements_signed is, so the latest 50 are read from it, not sorted.
+        .order_by(SIGNED_SORT.desc(), A.id.desc())
         .limit(bindparam("limit", type_=Integer()))
     )
 

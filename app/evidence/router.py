@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
@@ -20,7 +21,8 @@ from app.evidence import service
 from app.evidence.schemas import EvidenceRead, EvidenceReview, Provenance
 from app.http.etag import none_match, set_etag
 from app.http.headers import idempotency_key_header
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.lists import CSV_CONTENT, list_response
+from app.http.pagination import Page, PageParams, page_params
 from app.http.ranges import Unsatisfiable, parse_range
 from app.models import EvidenceDocument
 from app.models.results import DocumentType
@@ -28,6 +30,25 @@ from app.storage import EvidenceStorage
 
 router = APIRouter(tags=["evidence"])
 
+CSV_COLUMNS = (
+    "id",
+    "agreement_id",
+    "title",
+    "document_type",
+    "status",
+    "filename",
+    "media_type",
+    "size_bytes",
+    "sha256",
+    "uploaded_by_org_id",
+    "uploaded_at",
+    "target_id",
+    "supersedes_id",
+    "language",
+    "document_date",
+    "reviewed_at",
+    "content_url",
+)
 EvidenceId = Annotated[uuid.UUID, Path(description="The evidence document's id.")]
 
 
@@ -103,7 +124,7 @@ async def upload_evidence(
     return read
 
 
-@router.get("/v1/agreements/{agreement_id}/evidence", response_model=Page[EvidenceRead])
+@router.get("/v1/agreements/{agreement_id}/evidence", response_model=Page[EvidenceRead], responses=CSV_CONTENT)
 async def list_evidence(
     principal: OptionalPrincipal,
     agreement: VisibleAgreementDep,
@@ -112,9 +133,14 @@ async def list_evidence(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
     """The agreement's evidence (accepted only, outside the agreement's own people)."""
-    items, next_cursor, insider = await service.list_evidence(session, agreement, page, principal=principal)
-    reads = [_read(request, d, insider=insider) for d in items]
-    return page_response(request, Page[EvidenceRead](items=reads, next_cursor=next_cursor))
+
+    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[EvidenceRead], str | None]:
+        items, next_cursor, insider = await service.list_evidence(s, agreement, p, principal=principal)
+        return [_read(request, d, insider=insider) for d in items], next_cursor
+
+    return await list_response(
+        request, session, page, fetch, item=EvidenceRead, csv_columns=CSV_COLUMNS, filename="evidence.csv"
+    )
 
 
 @router.get("/v1/evidence/{evidence_id}")

@@ -4,23 +4,41 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.lists import CSV_CONTENT, list_response
+from app.http.pagination import Page, PageParams, page_params
 from app.measurements import service
 from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification
 
 router = APIRouter(tags=["measurements"])
 
+CSV_COLUMNS = (
+    "id",
+    "target_id",
+    "agreement_id",
+    "as_of",
+    "value",
+    "status",
+    "evidence_ids",
+    "comment",
+    "reported_by_org_id",
+    "decided_at",
+    "decided_by_org_id",
+    "decision_note",
+    "created_at",
+    "updated_at",
+)
 TargetId = Annotated[uuid.UUID, Path(description="The target's id.")]
 MeasurementId = Annotated[uuid.UUID, Path(description="The measurement's id.")]
 
 
-@router.get("/v1/targets/{target_id}/measurements", response_model=Page[MeasurementRead])
+@router.get("/v1/targets/{target_id}/measurements", response_model=Page[MeasurementRead], responses=CSV_CONTENT)
 async def list_measurements(
     principal: OptionalPrincipal,
     target_id: TargetId,
@@ -30,8 +48,13 @@ async def list_measurements(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
     """A target's measurements by date (verified ones only, outside the agreement's own people)."""
-    items, next_cursor = await service.list_measurements(session, target_id, page, principal=principal, today=today)
-    return page_response(request, Page[MeasurementRead](items=items, next_cursor=next_cursor))
+
+    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[MeasurementRead], str | None]:
+        return await service.list_measurements(s, target_id, p, principal=principal, today=today)
+
+    return await list_response(
+        request, session, page, fetch, item=MeasurementRead, csv_columns=CSV_COLUMNS, filename="measurements.csv"
+    )
 
 
 @router.post(

@@ -4,17 +4,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
-from app.db import SessionDep, sessionmaker_of
-from app.http.csv import csv_response, wants_csv
+from app.db import SessionDep
 from app.http.etag import conditional_read, require_if_match, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.lists import list_response
+from app.http.pagination import Page, PageParams, page_params
 from app.registrations import service
 from app.registrations.schemas import RegistrationCreate, RegistrationRead, RegistrationUpdate
 
@@ -49,19 +49,13 @@ async def list_registrations(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
     """The agreement's registrations, oldest first (observations only for its signatory, auditors, admins)."""
-    if wants_csv(request):
-        maker = sessionmaker_of(request)
 
-        async def fetch(cursor: str | None, limit: int) -> tuple[list[RegistrationRead], str | None]:
-            async with maker() as csv_session:
-                return await service.list_registrations(
-                    csv_session, agreement, PageParams(limit, cursor), principal=principal
-                )
+    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[RegistrationRead], str | None]:
+        return await service.list_registrations(s, agreement, p, principal=principal)
 
-        csv: StreamingResponse = csv_response(CSV_COLUMNS, fetch, filename="registrations.csv")
-        return csv
-    items, next_cursor = await service.list_registrations(session, agreement, page, principal=principal)
-    return page_response(request, Page[RegistrationRead](items=items, next_cursor=next_cursor))
+    return await list_response(
+        request, session, page, fetch, item=RegistrationRead, csv_columns=CSV_COLUMNS, filename="registrations.csv"
+    )
 
 
 @router.post(

@@ -25,14 +25,23 @@ ALLOWED = frozenset(
 SNIFF_BYTES = 8192
 
 
+# Control characters that never occur in text files (tab, line feed, form feed, carriage return do).
+_BINARY_CONTROLS = frozenset(range(32)) - {9, 10, 12, 13}
+
+
 def _is_text(head: bytes) -> bool:
-    if not head or b"\x00" in head:
+    """UTF-8 text, or Windows-1252 / Latin-1 text as spreadsheets export it, without binary controls."""
+    if not head or any(b in _BINARY_CONTROLS for b in head):
         return False
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut at the end of the sample is still text.
-        if exc.start < len(head) - 3:
+        if exc.start >= len(head) - 3:
+            return True
+        try:
+            head.decode("cp1252")
+        except UnicodeDecodeError:
             return False
     return True
 

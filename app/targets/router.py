@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
@@ -11,16 +12,33 @@ from app.clock import Today
 from app.db import SessionDep
 from app.http.etag import conditional_read, require_if_match, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.lists import CSV_CONTENT, list_response
+from app.http.pagination import Page, PageParams, page_params
 from app.targets import service
 from app.targets.schemas import TargetCreate, TargetRead, TargetUpdate
 
 router = APIRouter(tags=["targets"])
 
+CSV_COLUMNS = (
+    "id",
+    "agreement_id",
+    "indicator",
+    "title",
+    "measure",
+    "unit",
+    "ascending",
+    "baseline",
+    "milestones",
+    "responsible_org_id",
+    "latest",
+    "description",
+    "created_at",
+    "updated_at",
+)
 TargetId = Annotated[uuid.UUID, Path(description="The target's id.")]
 
 
-@router.get("/v1/agreements/{agreement_id}/targets", response_model=Page[TargetRead])
+@router.get("/v1/agreements/{agreement_id}/targets", response_model=Page[TargetRead], responses=CSV_CONTENT)
 async def list_targets(
     agreement: VisibleAgreementDep,
     session: SessionDep,
@@ -29,8 +47,13 @@ async def list_targets(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
     """The agreement's progress: each target with its milestones evaluated today from verified measurements."""
-    items, next_cursor = await service.list_targets(session, agreement, page, today=today)
-    return page_response(request, Page[TargetRead](items=items, next_cursor=next_cursor))
+
+    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[TargetRead], str | None]:
+        return await service.list_targets(s, agreement, p, today=today)
+
+    return await list_response(
+        request, session, page, fetch, item=TargetRead, csv_columns=CSV_COLUMNS, filename="targets.csv"
+    )
 
 
 @router.post(

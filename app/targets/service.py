@@ -63,6 +63,8 @@ async def _check(session: AsyncSession, facts: dict[str, Any]) -> list[dict[str,
         if measure is not Measure.qualitative and milestone.get("target_value") is None:
             add(["milestones", i, "target_value"], f"A {measure.value} target needs a target value for each milestone.")
     baseline = facts.get("baseline") or {}
+    if measure is not Measure.qualitative and not facts.get("ascending", True) and baseline.get("value") is None:
+        add(["baseline", "value"], "A descending target needs its baseline value: progress is measured down from it.")
     if measure is Measure.qualitative and baseline.get("value") is not None:
         add(["baseline", "value"], "A qualitative target has no numeric baseline.")
     responsible = facts.get("responsible_org_id")
@@ -217,15 +219,24 @@ async def update_target(
     _apply(target, facts, milestones)
     target.updated_at = datetime.now(UTC)
     await repository.add(session, target)
+    await _touch_agreement(session, target)
     await _log(session, target, principal, log_service.Action.update)
     agreement = await agreement_service.read_agreement(session, target.agreement_id, today=today)
     return await read_target(session, target, agreement, today=today)
+
+
+async def _touch_agreement(session: AsyncSession, target: Target) -> None:
+    """The agreement's progress changed: its updated_at moves, so incremental sync sees it."""
+    row = await agreement_repository.get_row(session, target.agreement_id)
+    if row is not None:
+        await agreement_service.touch(session, row)
 
 
 async def delete_target(session: AsyncSession, target: Target, *, principal: Principal) -> None:
     if await repository.has_measurements(session, target.id):
         raise TargetInUse("This target has measurements: the record of progress stays. Change the target instead.")
     await repository.remove(session, target)
+    await _touch_agreement(session, target)
     await _log(session, target, principal, log_service.Action.delete)
 
 
