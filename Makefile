@@ -21,9 +21,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed-dev
 
-## Serve on an embedded PostgreSQL (unless PACTA_DATABASE_URL is set), with demo data and an admin key.
+## Serve on an embedded PostgreSQL (unless PACTA_DATABASE_URL is set), with demo data, an admin key and a webhook worker.
 run: $(VENV)/.installed-run
-	$(BIN)/pacta serve --demo --host $(HOST) --port $(PORT)
+	$(BIN)/pacta serve --demo --worker --host $(HOST) --port $(PORT)
 
 ## The whole test suite, on a real PostgreSQL.
 PYTEST_WORKERS ?= auto
