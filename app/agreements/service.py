@@ -1,9 +1,9 @@
 """Rules for agreements: who may act, facts checked against reality, derived status, history."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,6 +173,55 @@ async def agreement_of(
         return await get_visible(session, agreement_id, principal=principal, today=today)
     except AgreementNotFound as exc:
         raise not_found from exc
+
+
+class _Child(Protocol):
+    agreement_id: uuid.UUID
+
+
+ChildT = TypeVar("ChildT", bound=_Child)
+
+
+# repository.get(session, id, for_update=False) of the child's package
+ChildGetter = Callable[..., Awaitable[ChildT | None]]
+
+
+async def visible_child(
+    session: AsyncSession,
+    get: ChildGetter[ChildT],
+    child_id: uuid.UUID,
+    *,
+    principal: Principal | None,
+    today: date,
+    not_found: NotFound,
+) -> tuple[ChildT, AgreementRead]:
+    """A resource that belongs to an agreement, with the agreement, if the caller may see both."""
+    child = await get(session, child_id)
+    if child is None:
+        raise not_found
+    return child, await agreement_of(session, child.agreement_id, principal=principal, today=today, not_found=not_found)
+
+
+async def locked_child(
+    session: AsyncSession,
+    get: ChildGetter[ChildT],
+    child_id: uuid.UUID,
+    *,
+    principal: Principal,
+    today: date,
+    not_found: NotFound,
+    may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
+    refusal: str = "Only an editor of the signatory organization (or an admin) may change this.",
+) -> tuple[ChildT, Agreement]:
+    """The child locked for change, and its agreement locked too (its derived state follows)."""
+    child, _ = await visible_child(session, get, child_id, principal=principal, today=today, not_found=not_found)
+    agreement, _ = await lock_for_change(
+        session, child.agreement_id, principal=principal, today=today, may=may, refusal=refusal
+    )
+    locked = await get(session, child_id, for_update=True)
+    if locked is None:
+        raise not_found
+    return locked, agreement
 
 
 async def lock_for_change(

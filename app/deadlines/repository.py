@@ -65,12 +65,17 @@ WITH scoped AS (
      WHERE a.signed_on IS NOT NULL AND a.registration_state IS DISTINCT FROM 'registered'
        AND a.signed_on + CAST(:grace_days AS int) <= CAST(:until AS date)
     UNION ALL
-    SELECT CAST(x.starts_at AS date), 'activity', a.id, x.id, concat('activity-', x.id), a.title, x.title,
+    SELECT x.local_day, 'activity', a.id, x.id, concat('activity-', x.id), a.title, x.title,
            x.starts_at, x.ends_at, x.utc_offset_minutes, x.place, x.status
-      FROM scoped a JOIN activities x ON x.agreement_id = a.id
+      FROM scoped a
+      JOIN (SELECT act.*,
+                   -- The day it was given for, in the organizer's offset (not the UTC day).
+                   CAST((act.starts_at AT TIME ZONE 'UTC') + make_interval(mins => act.utc_offset_minutes) AS date)
+                       AS local_day
+              FROM activities act) x ON x.agreement_id = a.id
      WHERE x.status = ANY(CAST(:activity_statuses AS text[]))
        AND (NOT CAST(:public_only AS boolean) OR x.status IN ('confirmed', 'held'))
-       AND CAST(x.starts_at AS date) BETWEEN CAST(:since AS date) AND CAST(:until AS date)
+       AND x.local_day BETWEEN CAST(:since AS date) AND CAST(:until AS date)
 )
 SELECT * FROM deadlines
  WHERE (CAST(:after_date AS date) IS NULL

@@ -100,26 +100,24 @@ async def create_review(
 async def visible_review(
     session: AsyncSession, review_id: uuid.UUID, *, principal: Principal | None, today: date
 ) -> tuple[LegalReview, AgreementRead]:
-    review = await repository.get(session, review_id)
-    if review is None:
-        raise LegalReviewNotFound
-    agreement = await agreement_service.agreement_of(
-        session, review.agreement_id, principal=principal, today=today, not_found=LegalReviewNotFound()
+    return await agreement_service.visible_child(
+        session, repository.get, review_id, principal=principal, today=today, not_found=LegalReviewNotFound()
     )
-    return review, agreement
 
 
 async def lock_review(
     session: AsyncSession, review_id: uuid.UUID, *, principal: Principal, today: date
 ) -> tuple[LegalReview, Agreement]:
-    review, _ = await visible_review(session, review_id, principal=principal, today=today)
-    agreement, _ = await agreement_service.lock_for_change(
-        session, review.agreement_id, principal=principal, today=today, may=access.can_review, refusal=REFUSAL
+    return await agreement_service.locked_child(
+        session,
+        repository.get,
+        review_id,
+        principal=principal,
+        today=today,
+        not_found=LegalReviewNotFound(),
+        may=access.can_review,
+        refusal=REFUSAL,
     )
-    locked = await repository.get(session, review_id, for_update=True)
-    if locked is None:
-        raise LegalReviewNotFound
-    return locked, agreement
 
 
 async def update_review(

@@ -13,8 +13,8 @@ from app.models import Registration
 BY_CREATED = SortKey("created", (col(Registration.created_at), col(Registration.id)), (datetime, uuid.UUID))
 
 
-async def get(session: AsyncSession, review_id: uuid.UUID, *, for_update: bool = False) -> Registration | None:
-    stmt = select(Registration).where(col(Registration.id) == review_id)
+async def get(session: AsyncSession, registration_id: uuid.UUID, *, for_update: bool = False) -> Registration | None:
+    stmt = select(Registration).where(col(Registration.id) == registration_id)
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalars().first()

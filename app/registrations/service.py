@@ -108,26 +108,23 @@ async def create_registration(
 async def visible_registration(
     session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal | None, today: date
 ) -> tuple[Registration, AgreementRead]:
-    registration = await repository.get(session, registration_id)
-    if registration is None:
-        raise RegistrationNotFound
-    agreement = await agreement_service.agreement_of(
-        session, registration.agreement_id, principal=principal, today=today, not_found=RegistrationNotFound()
+    return await agreement_service.visible_child(
+        session, repository.get, registration_id, principal=principal, today=today, not_found=RegistrationNotFound()
     )
-    return registration, agreement
 
 
 async def lock_registration(
     session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal, today: date
 ) -> tuple[Registration, Agreement]:
-    registration, _ = await visible_registration(session, registration_id, principal=principal, today=today)
-    agreement, _ = await agreement_service.lock_for_change(
-        session, registration.agreement_id, principal=principal, today=today, refusal=REFUSAL
+    return await agreement_service.locked_child(
+        session,
+        repository.get,
+        registration_id,
+        principal=principal,
+        today=today,
+        not_found=RegistrationNotFound(),
+        refusal=REFUSAL,
     )
-    locked = await repository.get(session, registration_id, for_update=True)
-    if locked is None:
-        raise RegistrationNotFound
-    return locked, agreement
 
 
 async def update_registration(
