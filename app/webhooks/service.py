@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import Principal
-from app.errors import NotFound, field_error
+from app.errors import Issues, NotFound, field_error
 from app.http.pagination import PageParams, make_page
 from app.log import service as log_service
 from app.models import WebhookSubscription
 from app.models.webhooks import SubscriptionStatus
-from app.webhooks import repository
+from app.webhooks import events, repository
 from app.webhooks.schemas import DeliveryAttempt, WebhookCreate, WebhookRead, WebhookUpdate
 from app.webhooks.ssrf import UnsafeURL, check_url
 
@@ -35,6 +35,20 @@ async def _check(url: str, allow_loopback: bool) -> None:
         raise field_error(["body", "url"], str(exc)) from exc
 
 
+def _check_event_types(patterns: list[str]) -> None:
+    """A pattern that matches no event type is a typo: refuse it rather than never deliver."""
+    issues = Issues()
+    for i, pattern in enumerate(patterns):
+        prefix = pattern[:-1] if pattern.endswith(".*") else None
+        if not (
+            pattern == "*"
+            or pattern in events.EVENT_TYPES
+            or (prefix is not None and any(t.startswith(prefix) for t in events.EVENT_TYPES))
+        ):
+            issues.add(["event_types", i], f"{pattern} matches no event type.")
+    issues.raise_if_any()
+
+
 def to_read(row: WebhookSubscription) -> WebhookRead:
     return WebhookRead.model_validate(row.model_dump())
 
@@ -43,6 +57,7 @@ async def create(
     session: AsyncSession, data: WebhookCreate, *, principal: Principal, allow_loopback: bool
 ) -> tuple[WebhookSubscription, str]:
     await _check(data.url, allow_loopback)
+    _check_event_types(data.event_types)
     secret = new_secret()
     row = WebhookSubscription(
         organization_id=principal.org_id,
@@ -81,6 +96,7 @@ async def update(
         await _check(changes["url"], allow_loopback)
         row.url = changes["url"]
     if changes.get("event_types") is not None:
+        _check_event_types(changes["event_types"])
         row.event_types = sorted(set(changes["event_types"]))
     if "description" in changes:
         row.description = changes["description"]

@@ -6,7 +6,6 @@ event is delivered by another (at least once; receivers de-duplicate on webhook-
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -30,6 +29,11 @@ MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "Pacta-Webhooks/1"
 
 NoticeScan = Callable[[AsyncSession, Settings], Awaitable[int]]
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a claim is this worker's: past any attempt's bound, so only a dead worker loses it."""
+    return settings.webhooks_timeout_seconds * 3 + 5
 
 
 def backoff(settings: Settings, attempt: int) -> timedelta:
@@ -107,9 +111,7 @@ async def deliver_due(
 ) -> int:
     """Claim what is due and deliver it concurrently; returns how many were attempted."""
     async with unit_of_work(maker) as session:
-        claimed = await repository.claim_due(
-            session, limit=batch, lease_seconds=settings.webhooks_timeout_seconds * 3 + 5
-        )
+        claimed = await repository.claim_due(session, limit=batch, lease_seconds=lease_seconds(settings))
     if claimed:
         await asyncio.gather(*(deliver(maker, settings, client, c) for c in claimed))
     return len(claimed)
@@ -124,20 +126,49 @@ async def run(
     poll_seconds: float = 0.5,
     batch: int = 32,
 ) -> None:
-    """Deliver until `stop` is set; every PACTA_WEBHOOKS_SCAN_SECONDS, run the notice scans."""
+    """Deliver until `stop` is set; every PACTA_WEBHOOKS_SCAN_SECONDS, run the notice scans.
+
+    Up to `batch` deliveries are in flight at once, and a free slot is refilled as soon as it
+    frees up: a receiver that takes its whole timeout holds one slot, never the others' turn.
+    """
     last_scan = float("-inf")
+    in_flight: set[asyncio.Task[bool]] = set()
+
+    def finished(task: asyncio.Task[bool]) -> None:
+        in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("delivery failed", exc_info=task.exception())
+
     async with httpx2.AsyncClient(follow_redirects=False, trust_env=False) as client:
-        while not stop.is_set():
-            try:
-                if scans and time.monotonic() - last_scan >= settings.webhooks_scan_seconds:
-                    last_scan = time.monotonic()
-                    for scan in scans:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                claimed: list[dict[str, Any]] = []
+                try:
+                    if scans and time.monotonic() - last_scan >= settings.webhooks_scan_seconds:
+                        last_scan = time.monotonic()
+                        for scan in scans:
+                            async with unit_of_work(maker) as session:
+                                await scan(session, settings)
+                    room = batch - len(in_flight)
+                    if room > 0:
                         async with unit_of_work(maker) as session:
-                            await scan(session, settings)
-                attempted = await deliver_due(maker, settings, client, batch=batch)
-            except Exception:
-                logger.exception("worker cycle failed; retrying")
-                attempted = 0
-            if attempted == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), poll_seconds)
+                            claimed = await repository.claim_due(
+                                session, limit=room, lease_seconds=lease_seconds(settings)
+                            )
+                except Exception:
+                    logger.exception("worker cycle failed; retrying")
+                for claim in claimed:
+                    task = asyncio.create_task(deliver(maker, settings, client, claim))
+                    in_flight.add(task)
+                    task.add_done_callback(finished)
+                if not claimed:
+                    # Until asked to stop, a slot frees up, or it is time to look again.
+                    await asyncio.wait(
+                        {stopping, *in_flight}, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                    )
+        finally:
+            stopping.cancel()
+            # Deliveries under way finish (each is bounded by the timeout), so their attempts are recorded.
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
