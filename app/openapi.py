@@ -33,6 +33,8 @@ def _codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
         codes += ["400", "409", "413", "415"]
     if method in ("patch", "delete") and any(p.get("name") == "If-Match" for p in operation.get("parameters", [])):
         codes += ["409", "412", "428"]
+    if path == "/v1/log/checkpoint":
+        codes.append("503")  # no signing key configured
     if not path.startswith("/v1/"):
         codes = ["500"] if path == "/healthz" else ["500", "503"]
     return sorted(set(codes))

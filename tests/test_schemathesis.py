@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from app.log.signing import new_seed
 from app.models.organizations import PLATFORM_ORG_ID
 from tests.conftest import migrated_database
 from tests.db import drop_database
@@ -37,7 +38,7 @@ def _free_port() -> int:
 def database_env() -> Iterator[dict[str, str]]:
     url = migrated_database("pacta_schemathesis")
     try:
-        yield _env(PACTA_DATABASE_URL=url, PACTA_LOG_LEVEL="WARNING")
+        yield _env(PACTA_DATABASE_URL=url, PACTA_LOG_LEVEL="WARNING", PACTA_LOG_SIGNING_KEY=new_seed())
     finally:
         drop_database(url)
 

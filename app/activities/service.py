@@ -203,6 +203,12 @@ async def update_activity(
 ) -> ActivityRead:
     changes = changes_of(data, not_null=("kind", "title", "starts_at", "status", *LINK_FIELDS))
     if (
+        not editor
+        and activity.status != ActivityStatus.planned.value
+        and changes != {"status": ActivityStatus.cancelled}
+    ):
+        raise Forbidden("Once confirmed, an activity is changed by the signatory's editor; its proposer may cancel it.")
+    if (
         "status" in changes
         and not editor
         and changes["status"] not in (ActivityStatus.planned, ActivityStatus.cancelled)

@@ -4,7 +4,7 @@ import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -429,3 +429,19 @@ async def history(
         .order_by(col(LogEntry.resource_id), col(LogEntry.index).desc())
     )
     return rows, {r[0]: r[1] for r in (await session.execute(previous)).all()}
+
+
+async def status_boundaries(session: AsyncSession, today: date) -> list[tuple[uuid.UUID, str, str]]:
+    """Agreements whose status a date moves today: (id, status yesterday, status today)."""
+    yesterday = today - timedelta(days=1)
+    stmt = select(T.id, status_expr(yesterday), status_expr(today)).where(
+        or_(
+            T.terminated_on == today,
+            T.withdrawn_on == today,
+            T.expires_on == yesterday,
+            T.suspended_on == today,
+            func.coalesce(T.entry_into_force_on, T.signed_on) == today,
+        )
+    )
+    rows = (await session.execute(stmt)).all()
+    return [(r[0], r[1], r[2]) for r in rows if r[1] != r[2]]

@@ -20,6 +20,7 @@ from app.log.hashing import resource_document
 from app.models import Agreement, OrganizationKind
 from app.models.agreements import AgreementStatus
 from app.registrations import repository as registration_repository
+from app.webhooks import events
 
 RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
@@ -303,7 +304,7 @@ async def update_agreement(
     if "participant_org_ids" in changes:
         await repository.replace_participants(session, agreement.id, participants)
     await _log(session, agreement, participants, principal, log_service.Action.update)
-    return await read_agreement(session, agreement.id, today=today)
+    return await announce_status(session, agreement.id, current.status, today=today)
 
 
 async def delete_agreement(
@@ -316,6 +317,21 @@ async def delete_agreement(
         )
     await repository.remove(session, agreement)
     await _log(session, agreement, [], principal, log_service.Action.delete)
+
+
+async def announce_status(
+    session: AsyncSession, agreement_id: uuid.UUID, before: AgreementStatus, *, today: date
+) -> AgreementRead:
+    """Read the agreement after a write; if its status moved, emit agreement.status_changed."""
+    after = await read_agreement(session, agreement_id, today=today)
+    if after.status is not before:
+        await events.emit(
+            session,
+            "agreement.status_changed",
+            {"id": agreement_id, "agreement_id": agreement_id, "from": before.value, "to": after.status.value},
+            agreement_id=agreement_id,
+        )
+    return after
 
 
 async def touch(session: AsyncSession, agreement: Agreement) -> None:

@@ -134,6 +134,8 @@ async def get_organization_calendar(
     org_id = await service.token_org(session, token)
     if org_id is not None and org_id != organization_id:
         raise service.FeedNotFound
+    if not await service.organization_exists(session, organization_id):
+        raise service.FeedNotFound
     settings: Settings = request.app.state.settings
     own = org_id is not None
     scope = Scope(

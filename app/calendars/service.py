@@ -9,6 +9,7 @@ from typing import Any
 from icalendar import Calendar, Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import repository as agreement_repository
 from app.auth.dependencies import Principal
 from app.calendars import repository
 from app.deadlines import repository as deadline_repository
@@ -83,6 +84,10 @@ async def list_tokens(
     ensure_may_manage(principal, org)
     rows = await repository.list_page(session, org.id, params)
     return make_page(rows, repository.BY_CREATED, params, lambda r: (r.created_at, r.id))
+
+
+async def organization_exists(session: AsyncSession, org_id: uuid.UUID) -> bool:
+    return bool(await agreement_repository.organizations(session, [org_id]))
 
 
 async def token_org(session: AsyncSession, token: str | None) -> uuid.UUID | None:

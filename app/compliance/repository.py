@@ -206,10 +206,14 @@ async def summary(session: AsyncSession, params: Params, scope: Scope, *, group_
     counted = _scoped("f.rule, f.agreement_id")
     sql = f"""
     WITH scoped AS ({counted}),
+    -- Joined, not probed per agreement: a NOT EXISTS on the CTE inside the FILTER would rescan
+    -- every finding for every agreement (quadratic; minutes at 100,000 agreements).
+    flagged AS (SELECT DISTINCT agreement_id FROM scoped),
     groups AS (
         SELECT {key} AS key, {label} AS label, count(*) AS agreements,
-               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM scoped s WHERE s.agreement_id = a.id)) AS clean
+               count(*) FILTER (WHERE fl.agreement_id IS NULL) AS clean
           FROM agreements a JOIN organizations o ON o.id = a.signatory_org_id
+          LEFT JOIN flagged fl ON fl.agreement_id = a.id
          WHERE (CAST(:signatory_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:signatory_org_id AS uuid))
            AND (CAST(:state AS text) IS NULL OR o.subdivision = CAST(:state AS text))
            AND (CAST(:only_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:only_org_id AS uuid))
@@ -219,11 +223,15 @@ async def summary(session: AsyncSession, params: Params, scope: Scope, *, group_
         SELECT {key} AS key, s.rule, count(*) AS findings
           FROM scoped s JOIN agreements a ON a.id = s.agreement_id JOIN organizations o ON o.id = a.signatory_org_id
          GROUP BY {key}, s.rule
+    ),
+    -- Aggregated once per group and joined (no subquery per group: quadratic in the number of
+    -- organizations). '' stands for a null key: no state code or organization id is empty.
+    by_rule AS (
+        SELECT p.key, jsonb_object_agg(p.rule, p.findings) AS by_rule FROM per_rule p GROUP BY p.key
     )
-    SELECT g.key, g.label, g.agreements, g.clean,
-           coalesce((SELECT jsonb_object_agg(p.rule, p.findings) FROM per_rule p WHERE p.key IS NOT DISTINCT FROM g.key),
-                    '{{}}'::jsonb) AS by_rule
+    SELECT g.key, g.label, g.agreements, g.clean, coalesce(b.by_rule, '{{}}'::jsonb) AS by_rule
       FROM groups g
+      LEFT JOIN by_rule b ON coalesce(b.key, '') = coalesce(g.key, '')
      ORDER BY g.agreements DESC, g.key
     """
     return [dict(r) for r in (await session.execute(text(sql), _bind(params, scope))).mappings()]

@@ -75,7 +75,7 @@ async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> Non
 async def create_review(
     session: AsyncSession, agreement_id: uuid.UUID, data: LegalReviewCreate, *, principal: Principal, today: date
 ) -> LegalReviewRead:
-    agreement, _ = await agreement_service.lock_for_change(
+    agreement, before = await agreement_service.lock_for_change(
         session, agreement_id, principal=principal, today=today, may=access.can_review, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
@@ -94,6 +94,7 @@ async def create_review(
         resource=review,
         agreement_id=agreement.id,
     )
+    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(review, private=True)
 
 
@@ -129,6 +130,7 @@ async def update_review(
     principal: Principal,
     today: date,
 ) -> LegalReviewRead:
+    before = await agreement_service.read_agreement(session, agreement.id, today=today)
     changes = changes_of(data, not_null=("kind", "requested_on", "outcome", "checks"))
     facts = {k: getattr(review, k) for k in LegalReviewUpdate.model_fields} | changes
     _check(facts, today)
@@ -146,6 +148,7 @@ async def update_review(
         resource=review,
         agreement_id=agreement.id,
     )
+    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(review, private=True)
 
 

@@ -85,7 +85,7 @@ async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> Non
 async def create_registration(
     session: AsyncSession, agreement_id: uuid.UUID, data: RegistrationCreate, *, principal: Principal, today: date
 ) -> RegistrationRead:
-    agreement, _ = await agreement_service.lock_for_change(
+    agreement, before = await agreement_service.lock_for_change(
         session, agreement_id, principal=principal, today=today, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
@@ -102,6 +102,7 @@ async def create_registration(
         resource=registration,
         agreement_id=agreement.id,
     )
+    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(registration, private=True)
 
 
@@ -136,6 +137,7 @@ async def update_registration(
     principal: Principal,
     today: date,
 ) -> RegistrationRead:
+    before = await agreement_service.read_agreement(session, agreement.id, today=today)
     changes = changes_of(data, not_null=("registry", "status", "submitted_on"))
     current = to_read(registration, private=True).model_dump(include=set(RegistrationUpdate.model_fields))
     facts = current | changes
@@ -154,6 +156,7 @@ async def update_registration(
         resource=registration,
         agreement_id=agreement.id,
     )
+    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(registration, private=True)
 
 

@@ -4,6 +4,7 @@ worker finds it first (emitted_notices)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import repository as agreement_repository
 from app.clock import today_in
 from app.compliance import repository as compliance_repository
 from app.compliance import service as compliance_service
@@ -68,4 +69,19 @@ async def scan_findings(session: AsyncSession, settings: Settings) -> int:
     return len(fresh)
 
 
-SCANS: list[NoticeScan] = [scan_deadlines, scan_findings]
+async def scan_status_changes(session: AsyncSession, settings: Settings) -> int:
+    """agreement.status_changed for the changes no write causes: a date arriving (entry into
+    force, expiry, suspension, termination, withdrawal)."""
+    if not await repository.any_subscriber(session, "agreement.status_changed"):
+        return 0
+    today = today_in(settings)
+    emitted = 0
+    for agreement_id, before, after in await agreement_repository.status_boundaries(session, today):
+        if await repository.remember_notice(session, f"status:{agreement_id}:{today}:{after}", today):
+            data = {"id": agreement_id, "agreement_id": agreement_id, "from": before, "to": after, "cause": "date"}
+            await events.emit(session, "agreement.status_changed", data, agreement_id=agreement_id)
+            emitted += 1
+    return emitted
+
+
+SCANS: list[NoticeScan] = [scan_deadlines, scan_findings, scan_status_changes]

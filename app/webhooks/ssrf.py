@@ -33,8 +33,8 @@ async def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Addre
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-async def check_url(url: str, *, allow_loopback: bool) -> None:
-    """Raise UnsafeURL unless every address the URL's host resolves to may be called."""
+async def check_url(url: str, *, allow_loopback: bool) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Raise UnsafeURL unless every address the URL's host resolves to may be called; return them."""
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise UnsafeURL("credentials in the URL are not allowed")
@@ -54,3 +54,14 @@ async def check_url(url: str, *, allow_loopback: bool) -> None:
     for address in addresses:
         if not _allowed(address, allow_loopback=allow_loopback):
             raise UnsafeURL(f"{host} resolves to {address}, which is not a public address")
+    return addresses
+
+
+def pinned(url: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[str, str, str]:
+    """The URL aimed at the checked address (no second DNS lookup can swap it), with the Host
+    header and TLS server name to send: (url, host header, sni hostname)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), parts.netloc, host

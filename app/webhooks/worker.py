@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 from app.config import Settings
 from app.db import unit_of_work
 from app.webhooks import repository
-from app.webhooks.ssrf import UnsafeURL, check_url
+from app.webhooks.ssrf import UnsafeURL, check_url, pinned
 
 logger = logging.getLogger("pacta.worker")
 
@@ -44,7 +44,9 @@ def backoff(settings: Settings, attempt: int) -> timedelta:
 
 async def _post(client: httpx2.AsyncClient, claim: dict[str, Any], settings: Settings) -> tuple[int | None, str | None]:
     url = str(claim["url"])
-    await check_url(url, allow_loopback=settings.webhooks_allow_loopback)
+    addresses = await check_url(url, allow_loopback=settings.webhooks_allow_loopback)
+    # Connect to the address just checked: a DNS answer that changes in between cannot redirect us.
+    target, host_header, server_name = pinned(url, addresses[0])
     body = json.dumps(claim["payload"], separators=(",", ":"), ensure_ascii=False)
     now = datetime.now(UTC)
     signature = Webhook(str(claim["secret"])).sign(str(claim["event_id"]), now, body)
@@ -54,9 +56,15 @@ async def _post(client: httpx2.AsyncClient, claim: dict[str, Any], settings: Set
         "webhook-id": str(claim["event_id"]),
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature,
+        "host": host_header,
     }
     async with client.stream(
-        "POST", url, content=body.encode(), headers=headers, timeout=settings.webhooks_timeout_seconds
+        "POST",
+        target,
+        content=body.encode(),
+        headers=headers,
+        timeout=settings.webhooks_timeout_seconds,
+        extensions={"sni_hostname": server_name},
     ) as response:
         received = 0
         async for chunk in response.aiter_bytes():
