@@ -185,7 +185,11 @@ def cmd_log_verify(args: argparse.Namespace) -> None:
             saved = load_checkpoint(Path(args.checkpoint).read_text())
         except (OSError, ValueError) as exc:
             raise CliError(f"cannot read the checkpoint {args.checkpoint}: {exc}") from exc
-    report = _run_db(lambda session: verify_log(session, checkpoint=saved))
+    from app.log.signing import load_signer
+
+    signer = load_signer(get_settings())
+    trusted = None if signer is None else signer.public_key
+    report = _run_db(lambda session: verify_log(session, checkpoint=saved, trusted_key=trusted))
     for problem in report.problems:
         print(f"PROBLEM {problem}")
     verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"

@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.agenda import ActivityKind, ActivityStatus
+from app.types import Instant
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Ids = list[uuid.UUID]
@@ -18,8 +19,8 @@ class ActivityCreate(BaseModel):
     kind: ActivityKind
     title: Title
     description: Annotated[str, StringConstraints(max_length=10000)] | None = None
-    starts_at: AwareDatetime = Field(description="RFC 3339 with offset; the offset is kept for calendars.")
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant = Field(description="RFC 3339 with offset; the offset is kept for calendars.")
+    ends_at: Instant | None = None
     place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     organizer_org_id: uuid.UUID | None = None
     participant_org_ids: Ids = Field(default_factory=list, max_length=100)
@@ -36,8 +37,8 @@ class ActivityUpdate(BaseModel):
     kind: ActivityKind | None = None
     title: Title | None = None
     description: Annotated[str, StringConstraints(max_length=10000)] | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     organizer_org_id: uuid.UUID | None = None
     participant_org_ids: Ids | None = Field(default=None, max_length=100)

@@ -1,11 +1,9 @@
 """/v1/agreements: the registry's core resource."""
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import service
@@ -20,6 +18,7 @@ from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params, page_response
 from app.models.agreements import AgreementStatus, Instrument, RegistrationStatus, SubjectArea
+from app.types import Day, Instant
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
@@ -59,9 +58,9 @@ async def list_filters(
         str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="The signatory's ISO 3166-2.")
     ] = None,
     counterpart_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
-    signed_from: date | None = None,
-    signed_to: date | None = None,
-    updated_since: Annotated[AwareDatetime | None, Query(description="Strictly after; RFC 3339 with offset.")] = None,
+    signed_from: Day | None = None,
+    signed_to: Day | None = None,
+    updated_since: Annotated[Instant | None, Query(description="Strictly after; RFC 3339 with offset.")] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=200, description="Spanish-aware, accent-insensitive text.")
     ] = None,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.agreements import AgreementStatus, CounterpartKind, Instrument, RegistrationStatus, SubjectArea
+from app.types import Day
 
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -40,14 +41,14 @@ class AgreementFacts(BaseModel):
     )
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10, description="ISO 639-1 codes.")
     has_dispute_settlement_clause: bool | None = None
-    signed_on: date | None = None
+    signed_on: Day | None = None
     signed_place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    entry_into_force_on: date | None = Field(default=None, description="Defaults to signed_on.")
-    expires_on: date | None = Field(default=None, description="Last day in force; null = indefinite.")
-    suspended_on: date | None = None
-    terminated_on: date | None = None
+    entry_into_force_on: Day | None = Field(default=None, description="Defaults to signed_on.")
+    expires_on: Day | None = Field(default=None, description="Last day in force; null = indefinite.")
+    suspended_on: Day | None = None
+    terminated_on: Day | None = None
     termination_reason: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    withdrawn_on: date | None = None
+    withdrawn_on: Day | None = None
     external_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
         default=None, description="The owner's own folio; unique per signatory."
     )

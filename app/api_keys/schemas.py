@@ -3,9 +3,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import Role
+from app.types import Instant
 
 
 class ApiKeyCreate(BaseModel):
@@ -13,7 +14,7 @@ class ApiKeyCreate(BaseModel):
 
     role: Role
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339 with offset; in the future.")
+    expires_at: Instant | None = Field(default=None, description="RFC 3339 with offset; in the future.")
 
 
 class ApiKeyRead(BaseModel):

@@ -112,7 +112,7 @@ def _rules_sql() -> str:
     UNION ALL
     SELECT 'milestone_not_met', agreements.id, 'target', t.id,
            concat('Target "', t.title, '": the ', m.months, '-month milestone (due ', d.due_on, ', target ',
-                  m.target_value, ') was not met; verified level then: ', coalesce(v.value::text, 'none'), '.')
+                  trim_scale(m.target_value), ') was not met; verified level then: ', coalesce(trim_scale(v.value)::text, 'none'), '.')
       FROM targets t
       JOIN agreements ON agreements.id = t.agreement_id AND agreements.signed_on IS NOT NULL
       CROSS JOIN LATERAL jsonb_to_recordset(t.milestones) AS m(months int, target_value numeric)

@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -27,6 +26,7 @@ from app.http.ranges import Unsatisfiable, parse_range
 from app.models import EvidenceDocument
 from app.models.results import DocumentType
 from app.storage import EvidenceStorage
+from app.types import Day
 
 router = APIRouter(tags=["evidence"])
 
@@ -89,7 +89,7 @@ async def upload_evidence(
     response: Response,
     description: Annotated[str | None, Form(max_length=10000)] = None,
     language: Annotated[str | None, Form(pattern=r"^[a-z]{2}$", description="ISO 639-1.")] = None,
-    document_date: Annotated[date | None, Form()] = None,
+    document_date: Annotated[Day | None, Form()] = None,
     target_id: Annotated[uuid.UUID | None, Form()] = None,
     supersedes_id: Annotated[uuid.UUID | None, Form(description="The document this one replaces.")] = None,
     sha256: Annotated[

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.agreements import ReviewKind, ReviewOutcome
+from app.types import Day
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -26,8 +27,8 @@ class LegalReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ReviewKind
-    requested_on: date
-    decided_on: date | None = None
+    requested_on: Day
+    decided_on: Day | None = None
     outcome: ReviewOutcome = ReviewOutcome.pending
     reference: Short | None = Field(default=None, description="Oficio or acta number.")
     reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
@@ -44,8 +45,8 @@ class LegalReviewUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ReviewKind | None = None
-    requested_on: date | None = None
-    decided_on: date | None = None
+    requested_on: Day | None = None
+    decided_on: Day | None = None
     outcome: ReviewOutcome | None = None
     reference: Short | None = None
     reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None

@@ -121,9 +121,15 @@ async def _verify_resources(session: AsyncSession, report: Report) -> None:
             )
 
 
-def _check_checkpoint(saved: dict[str, Any], levels: list[list[bytes]], report: Report) -> None:
+def _check_checkpoint(
+    saved: dict[str, Any], levels: list[list[bytes]], report: Report, *, trusted_key: bytes | None
+) -> None:
     leaves = levels[0]
     body = saved["note"].split("\n\n")[0] + "\n"
+    if trusted_key is not None and base64.b64decode(saved["public_key"]) != trusted_key:
+        # A file can carry any key: only the log's own key makes its signature mean something.
+        report.problems.append("the saved checkpoint is not signed with this log's key")
+        return
     if not signing.verify(base64.b64decode(saved["public_key"]), body, base64.b64decode(saved["signature"])):
         report.problems.append("the saved checkpoint's signature does not verify")
         return
@@ -151,12 +157,15 @@ def _check_checkpoint(saved: dict[str, Any], levels: list[list[bytes]], report: 
         )
 
 
-async def verify_log(session: AsyncSession, *, checkpoint: dict[str, Any] | None = None) -> Report:
+async def verify_log(
+    session: AsyncSession, *, checkpoint: dict[str, Any] | None = None, trusted_key: bytes | None = None
+) -> Report:
+    """`trusted_key`: the log's public key; a saved checkpoint must be signed with it."""
     report = Report()
     levels = await _verify_tree(session, report)
     await _verify_resources(session, report)
     if checkpoint is not None:
-        _check_checkpoint(checkpoint, levels, report)
+        _check_checkpoint(checkpoint, levels, report, trusted_key=trusted_key)
     return report
 
 

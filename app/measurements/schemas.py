@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.results import MeasurementStatus
 from app.targets.schemas import Value
+from app.types import Day
 
 
 class MeasurementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date = Field(description="The date the value describes.")
+    as_of: Day = Field(description="The date the value describes.")
     value: Value | None = Field(default=None, description="The indicator's cumulative level as of that date.")
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
     evidence_ids: list[uuid.UUID] = Field(

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.agreements import RegistrationState, Registry
+from app.types import Day
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Notes = Annotated[str, StringConstraints(max_length=20000)]
@@ -17,8 +18,8 @@ class RegistrationCreate(BaseModel):
 
     registry: Registry
     status: RegistrationState = RegistrationState.submitted
-    submitted_on: date
-    registered_on: date | None = None
+    submitted_on: Day
+    registered_on: Day | None = None
     registry_number: Number | None = Field(default=None, description="Required once registered.")
     observations: Notes | None = Field(default=None, description="Not public.")
     document_id: uuid.UUID | None = None
@@ -31,8 +32,8 @@ class RegistrationUpdate(BaseModel):
 
     registry: Registry | None = None
     status: RegistrationState | None = None
-    submitted_on: date | None = None
-    registered_on: date | None = None
+    submitted_on: Day | None = None
+    registered_on: Day | None = None
     registry_number: Number | None = None
     observations: Notes | None = None
     document_id: uuid.UUID | None = None

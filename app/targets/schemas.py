@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.results import Indicator, Measure
+from app.types import Day
 
 Value = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
 
@@ -16,7 +17,7 @@ class Baseline(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Value | None = None
-    on: date | None = None
+    on: Day | None = None
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
