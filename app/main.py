@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.activities.router import router as activities_router
 from app.agreements.router import router as agreements_router
@@ -20,7 +20,7 @@ from app.dashboard.router import router as dashboard_router
 from app.db import make_engine, make_sessionmaker
 from app.deadlines.router import router as deadlines_router
 from app.embedded import database_url
-from app.errors import Conflict, install_error_handlers
+from app.errors import Conflict, RuleViolation, install_error_handlers
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
@@ -63,6 +63,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.sessionmaker = None
 
 
+async def _data_error(request: Any, exc: Exception) -> Any:
+    """PostgreSQL refused a value (SQLSTATE class 22: a NUL character, a number out of range…):
+    the client's input, so a 422; the transaction was rolled back, nothing was written."""
+    from app.errors import _app_error, _unexpected_error
+
+    code = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or getattr(exc, "code", "") or "")
+    sqlstate = getattr(getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None) or code
+    if not str(sqlstate).startswith("22"):
+        return await _unexpected_error(request, exc)
+    return await _app_error(
+        request,
+        RuleViolation("A value cannot be stored (text with NUL characters, or a number or date out of range)."),
+    )
+
+
 async def _integrity_error(request: Any, exc: Exception) -> Any:
     """A uniqueness race the service's own checks could not see coming: a conflict, not a 500."""
     from app.errors import _app_error
@@ -93,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _data_error)
     for router in (
         health_router,
         organizations_router,

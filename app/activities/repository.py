@@ -19,7 +19,7 @@ LINKS = ("participant", "target", "evidence")
 async def get(session: AsyncSession, activity_id: uuid.UUID, *, for_update: bool = False) -> Activity | None:
     stmt = select(Activity).where(col(Activity.id) == activity_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 

@@ -79,6 +79,11 @@ async def _check(session: AsyncSession, facts: dict[str, Any], agreement: Agreem
     starts, ends = facts["starts_at"], facts.get("ends_at")
     if ends is not None and ends < starts:
         issues.add(["ends_at"], "ends_at cannot be before starts_at.")
+    if ends is not None:
+        try:
+            _local(ends, _offset_minutes(starts))
+        except OverflowError:
+            issues.add(["ends_at"], "ends_at is out of the supported range in the start's offset.")
     if facts.get("status") == ActivityStatus.held.value and starts.date() > today:
         issues.add(["status"], "An activity cannot have been held before it starts.")
     orgs = [o for o in [facts.get("organizer_org_id"), *facts.get("participant_org_ids", [])] if o is not None]

@@ -22,6 +22,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     true,
     tuple_,
 )
@@ -350,7 +351,7 @@ async def read_one(session: AsyncSession, agreement_id: uuid.UUID, today: date) 
 async def get_row(session: AsyncSession, agreement_id: uuid.UUID, *, for_update: bool = False) -> Agreement | None:
     stmt = select(Agreement).where(col(Agreement.id) == agreement_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 
@@ -445,3 +446,17 @@ async def status_boundaries(session: AsyncSession, today: date) -> list[tuple[uu
     )
     rows = (await session.execute(stmt)).all()
     return [(r[0], r[1], r[2]) for r in rows if r[1] != r[2]]
+
+
+async def has_children(session: AsyncSession, agreement_id: uuid.UUID) -> bool:
+    """Whether targets, evidence or activities hang from the agreement (deleting it would take
+    them along without their own log entries)."""
+    row = await session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM targets WHERE agreement_id = :id) "
+            "OR EXISTS (SELECT 1 FROM evidence_documents WHERE agreement_id = :id) "
+            "OR EXISTS (SELECT 1 FROM activities WHERE agreement_id = :id)"
+        ),
+        {"id": agreement_id},
+    )
+    return bool(row.scalar())

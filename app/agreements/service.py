@@ -29,7 +29,11 @@ PRIVATE_FIELDS = frozenset({"observations", "review_note"})
 # Children that only the agreement's own people read until reviewed (API.md: unverified
 # measurements, evidence not accepted): to anyone else their history shows the write, not what
 # it holds, until the status that makes them public.
-PUBLIC_ONCE = {"measurement": "verified", "evidence": "accepted"}
+PUBLIC_ONCE: dict[str, frozenset[str]] = {
+    "measurement": frozenset({"verified"}),
+    "evidence": frozenset({"accepted"}),
+    "activity": frozenset({"confirmed", "held"}),
+}
 
 
 def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -310,6 +314,10 @@ async def update_agreement(
 async def delete_agreement(
     session: AsyncSession, agreement: Agreement, current: AgreementRead, *, principal: Principal
 ) -> None:
+    if current.status is AgreementStatus.draft and await repository.has_children(session, agreement.id):
+        raise AgreementNotDeletable(
+            "This draft has targets, evidence or activities: delete them first, so each removal is recorded."
+        )
     if current.status is not AgreementStatus.draft:
         raise AgreementNotDeletable(
             f"Only drafts can be deleted; this agreement is {current.status.value}. "
@@ -332,6 +340,14 @@ async def announce_status(
             agreement_id=agreement_id,
         )
     return after
+
+
+async def touch_by_id(session: AsyncSession, agreement_id: uuid.UUID) -> None:
+    """Progress changed under the agreement (targets, measurements, evidence): incremental sync
+    with updated_since must see it."""
+    row = await repository.get_row(session, agreement_id)
+    if row is not None:
+        await touch(session, row)
 
 
 async def touch(session: AsyncSession, agreement: Agreement) -> None:
@@ -365,7 +381,7 @@ def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
 
 def _shown(document: Any, resource_type: str, *, insider: bool) -> Any:
     public = PUBLIC_ONCE.get(resource_type)
-    if insider or public is None or not isinstance(document, dict) or document.get("status") == public:
+    if insider or public is None or not isinstance(document, dict) or document.get("status") in public:
         return document
     return None
 

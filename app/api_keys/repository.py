@@ -19,7 +19,12 @@ async def add(session: AsyncSession, key: ApiKey) -> None:
 
 
 async def get(session: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
-    stmt = select(ApiKey).where(col(ApiKey.id) == key_id, col(ApiKey.organization_id) == org_id).with_for_update()
+    stmt = (
+        select(ApiKey)
+        .where(col(ApiKey.id) == key_id, col(ApiKey.organization_id) == org_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return (await session.execute(stmt)).scalars().first()
 
 

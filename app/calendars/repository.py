@@ -30,6 +30,7 @@ async def get(session: AsyncSession, org_id: uuid.UUID, token_id: uuid.UUID) -> 
         select(CalendarToken)
         .where(col(CalendarToken.id) == token_id, col(CalendarToken.organization_id) == org_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalars().first()
 

@@ -18,7 +18,7 @@ BY_UPLOADED = SortKey("uploaded", (col(EvidenceDocument.uploaded_at), col(Eviden
 async def get(session: AsyncSession, evidence_id: uuid.UUID, *, for_update: bool = False) -> EvidenceDocument | None:
     stmt = select(EvidenceDocument).where(col(EvidenceDocument.id) == evidence_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 

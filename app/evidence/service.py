@@ -130,6 +130,7 @@ async def upload_evidence(
         uploaded_by_org_id=principal.org_id,
     )
     await repository.add(session, document)
+    await agreement_service.touch_by_id(session, agreement.id)
     await log_service.append(
         session,
         actor_org_id=principal.org_id,
@@ -198,6 +199,7 @@ async def review_evidence(
     locked.reviewed_at = datetime.now(UTC)
     locked.reviewed_by_org_id = principal.org_id
     await repository.add(session, locked)
+    await agreement_service.touch_by_id(session, agreement.id)
     await log_service.append(
         session,
         actor_org_id=principal.org_id,

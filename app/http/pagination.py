@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request, Response
@@ -75,14 +75,15 @@ def _parse(value: Any, kind: type) -> Any:
         parsed = datetime.fromisoformat(str(value))
         if parsed.tzinfo is None:
             raise ValueError("naive")
+        parsed.astimezone(UTC)  # OverflowError (a ValueError's cousin) for instants past the calendar
         return parsed
     if kind is date:
         return date.fromisoformat(str(value))
     if kind is uuid.UUID:
         return uuid.UUID(str(value))
     if kind is int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError("not an int")
+        if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
+            raise ValueError("not a 64-bit int")
         return value
     if kind is str:
         if not isinstance(value, str):
@@ -101,7 +102,7 @@ def decode_cursor(sort: SortKey, cursor: str) -> tuple[Any, ...]:
         if not isinstance(values, list) or len(values) != len(sort.columns):
             raise ValueError("shape")
         return tuple(_parse(v, t) for v, t in zip(values, sort.types, strict=True))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise _bad_cursor() from exc
 
 

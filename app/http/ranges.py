@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
 
 
 @dataclass(frozen=True, slots=True)

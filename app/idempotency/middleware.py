@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth import repository as auth_repository
+from app.auth.secrets import matches, parse_prefix
 from app.db import unit_of_work
 from app.http.middleware import send_problem
 from app.idempotency import repository
@@ -167,6 +169,12 @@ class IdempotencyMiddleware:
             return
         if result.outcome is Outcome.replay:
             assert result.record is not None
+            if not await _credential_alive(maker, scope):
+                # A revoked or expired key gets no stored answer either.
+                await send_problem(
+                    scope, send, 401, "Authentication required", "unauthorized", "The API key is not valid."
+                )
+                return
             await _replay(send, result.record)
             return
 
@@ -208,6 +216,19 @@ def _no_store(start: Message) -> bool:
     return any(
         name.lower() == b"cache-control" and b"no-store" in value.lower() for name, value in start.get("headers", [])
     )
+
+
+async def _credential_alive(maker: async_sessionmaker[AsyncSession], scope: Scope) -> bool:
+    header = Headers(scope=scope).get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    prefix = parse_prefix(secret.strip()) if scheme.lower() == "bearer" else None
+    if prefix is None:
+        return False
+    async with maker() as session:
+        found = await auth_repository.key_with_org(session, prefix)
+    if found is None or not matches(secret.strip(), found[0].secret_hash) or found[0].revoked_at is not None:
+        return False
+    return found[0].expires_at is None or found[0].expires_at > datetime.now(UTC)
 
 
 def _replaying_receive(spool: Any) -> Receive:

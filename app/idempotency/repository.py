@@ -41,6 +41,7 @@ async def lock(session: AsyncSession, *, scope: str, key: str) -> IdempotencyRec
         select(IdempotencyRecord)
         .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalars().first()
 

@@ -16,7 +16,7 @@ BY_CREATED = SortKey("created", (col(LegalReview.created_at), col(LegalReview.id
 async def get(session: AsyncSession, review_id: uuid.UUID, *, for_update: bool = False) -> LegalReview | None:
     stmt = select(LegalReview).where(col(LegalReview.id) == review_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 

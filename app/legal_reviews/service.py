@@ -12,6 +12,7 @@ from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
+from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
 from app.legal_reviews import repository
 from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
@@ -41,7 +42,7 @@ def legal_stage(reviews: Sequence[LegalReview]) -> LegalStage:
     return LegalStage.under_review if reviews else LegalStage.none
 
 
-def _check(facts: dict[str, Any], today: date) -> None:
+async def _check(session: AsyncSession, facts: dict[str, Any], today: date, *, agreement_id: uuid.UUID) -> None:
     issues = Issues()
     add = issues.add_field
 
@@ -56,8 +57,8 @@ def _check(facts: dict[str, Any], today: date) -> None:
         add("outcome", "A decided review needs its outcome (it cannot stay pending).")
     if outcome is not ReviewOutcome.pending and decided is None:
         add("decided_on", f"An outcome of {outcome.value} needs its decided_on date.")
-    if facts.get("document_id") is not None:
-        # Evidence documents are registered through the evidence endpoints; none matches yet.
+    document_id = facts.get("document_id")
+    if document_id is not None and not await evidence_repository.of_agreement(session, agreement_id, [document_id]):
         add("document_id", "No evidence document with that id on this agreement.")
     issues.raise_if_any()
 
@@ -79,7 +80,7 @@ async def create_review(
         session, agreement_id, principal=principal, today=today, may=access.can_review, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
-    _check(facts, today)
+    await _check(session, facts, today, agreement_id=agreement.id)
     facts["checks"] = data.checks.model_dump()
     facts["kind"], facts["outcome"] = data.kind.value, data.outcome.value
     review = LegalReview(agreement_id=agreement.id, **facts)
@@ -133,7 +134,7 @@ async def update_review(
     before = await agreement_service.read_agreement(session, agreement.id, today=today)
     changes = changes_of(data, not_null=("kind", "requested_on", "outcome", "checks"))
     facts = {k: getattr(review, k) for k in LegalReviewUpdate.model_fields} | changes
-    _check(facts, today)
+    await _check(session, facts, today, agreement_id=agreement.id)
     for field, value in changes.items():
         setattr(review, field, value.value if hasattr(value, "value") else value)
     review.updated_at = datetime.now(UTC)

@@ -21,7 +21,7 @@ BY_DATE = SortKey(
 async def get(session: AsyncSession, measurement_id: uuid.UUID, *, for_update: bool = False) -> Measurement | None:
     stmt = select(Measurement).where(col(Measurement.id) == measurement_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 

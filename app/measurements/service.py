@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
+from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationIssue
@@ -84,6 +85,7 @@ async def report_measurement(
         reported_by_org_id=principal.org_id,
     )
     await repository.add(session, measurement, evidence)
+    await agreement_service.touch_by_id(session, agreement.id)
     await log_service.append(
         session,
         actor_org_id=principal.org_id,
@@ -143,6 +145,7 @@ async def decide(
     measurement.decision_note = data.note
     measurement.updated_at = now
     await repository.add(session, measurement)
+    await agreement_service.touch_by_id(session, agreement.id)
     evidence = sorted(d.id for d in cited)
     await log_service.append(
         session,

@@ -33,8 +33,12 @@ class WebhookSubscription(SQLModel, table=True):
     organization_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("organizations.id", ondelete="RESTRICT"), nullable=False, index=True)
     )
-    # Events are filtered with the eyes of the key that subscribed (its organization and role).
+    # Events are filtered with the eyes of the key that subscribed (its organization and role), and
+    # stop when that key is revoked or expires.
     role: str = Field(max_length=32)
+    api_key_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
+    )
     url: str = Field(max_length=2000)
     event_types: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     description: str | None = Field(default=None, max_length=500)

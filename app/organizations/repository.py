@@ -15,7 +15,7 @@ BY_NAME = SortKey("name", (func.lower(col(Organization.name)), col(Organization.
 async def get(session: AsyncSession, org_id: uuid.UUID, *, for_update: bool = False) -> Organization | None:
     stmt = select(Organization).where(col(Organization.id) == org_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 

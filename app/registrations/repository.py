@@ -16,7 +16,7 @@ BY_CREATED = SortKey("created", (col(Registration.created_at), col(Registration.
 async def get(session: AsyncSession, registration_id: uuid.UUID, *, for_update: bool = False) -> Registration | None:
     stmt = select(Registration).where(col(Registration.id) == registration_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 

@@ -12,6 +12,7 @@ from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
+from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
 from app.log import service as log_service
 from app.models import Agreement, Registration
@@ -37,7 +38,7 @@ def registration_state(registrations: Sequence[Registration]) -> RegistrationSta
     return RegistrationState(latest.status)
 
 
-def _check(facts: dict[str, Any], agreement: Agreement, today: date) -> None:
+async def _check(session: AsyncSession, facts: dict[str, Any], agreement: Agreement, today: date) -> None:
     issues = Issues()
     add = issues.add_field
 
@@ -60,7 +61,8 @@ def _check(facts: dict[str, Any], agreement: Agreement, today: date) -> None:
             add("registry_number", "A registered agreement needs its registry_number.")
     elif registered is not None:
         add("registered_on", f"registered_on goes with status registered, not {state.value}.")
-    if facts.get("document_id") is not None:
+    document_id = facts.get("document_id")
+    if document_id is not None and not await evidence_repository.of_agreement(session, agreement.id, [document_id]):
         add("document_id", "No evidence document with that id on this agreement.")
     issues.raise_if_any()
 
@@ -89,7 +91,7 @@ async def create_registration(
         session, agreement_id, principal=principal, today=today, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
-    _check(facts, agreement, today)
+    await _check(session, facts, agreement, today)
     registration = Registration(agreement_id=agreement.id, **_stored(facts))
     await repository.add(session, registration)
     await _refresh_agreement(session, agreement)
@@ -141,7 +143,7 @@ async def update_registration(
     changes = changes_of(data, not_null=("registry", "status", "submitted_on"))
     current = to_read(registration, private=True).model_dump(include=set(RegistrationUpdate.model_fields))
     facts = current | changes
-    _check(facts, agreement, today)
+    await _check(session, facts, agreement, today)
     for field, value in _stored(changes).items():
         setattr(registration, field, value)
     registration.updated_at = datetime.now(UTC)

@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -24,7 +24,7 @@ async def get(
     if agreement_id is not None:
         stmt = stmt.where(col(Target.agreement_id) == agreement_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 
@@ -60,3 +60,15 @@ async def add(session: AsyncSession, target: Target) -> None:
 async def remove(session: AsyncSession, target: Target) -> None:
     await session.delete(target)
     await session.flush()
+
+
+async def is_referenced(session: AsyncSession, target_id: uuid.UUID) -> bool:
+    """Evidence filed under the target, or activities that serve it."""
+    row = await session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM evidence_documents WHERE target_id = :id) "
+            "OR EXISTS (SELECT 1 FROM activity_links WHERE link = 'target' AND ref_id = :id)"
+        ),
+        {"id": target_id},
+    )
+    return bool(row.scalar())

@@ -5,12 +5,20 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.results import Indicator, Measure
 from app.types import Day
 
-Value = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+
+def _four_places(value: float) -> float:
+    """Values are stored with four decimal places: refuse more rather than round silently."""
+    if round(value, 4) != value:
+        raise ValueError("at most four decimal places")
+    return value
+
+
+Value = Annotated[float, Field(allow_inf_nan=False, ge=-1e14, le=1e14), AfterValidator(_four_places)]
 
 
 class Baseline(BaseModel):

@@ -219,24 +219,19 @@ async def update_target(
     _apply(target, facts, milestones)
     target.updated_at = datetime.now(UTC)
     await repository.add(session, target)
-    await _touch_agreement(session, target)
+    await agreement_service.touch_by_id(session, target.agreement_id)
     await _log(session, target, principal, log_service.Action.update)
     agreement = await agreement_service.read_agreement(session, target.agreement_id, today=today)
     return await read_target(session, target, agreement, today=today)
 
 
-async def _touch_agreement(session: AsyncSession, target: Target) -> None:
-    """The agreement's progress changed: its updated_at moves, so incremental sync sees it."""
-    row = await agreement_repository.get_row(session, target.agreement_id)
-    if row is not None:
-        await agreement_service.touch(session, row)
-
-
 async def delete_target(session: AsyncSession, target: Target, *, principal: Principal) -> None:
     if await repository.has_measurements(session, target.id):
         raise TargetInUse("This target has measurements: the record of progress stays. Change the target instead.")
+    if await repository.is_referenced(session, target.id):
+        raise TargetInUse("Evidence or activities refer to this target: change them first.")
     await repository.remove(session, target)
-    await _touch_agreement(session, target)
+    await agreement_service.touch_by_id(session, target.agreement_id)
     await _log(session, target, principal, log_service.Action.delete)
 
 

@@ -24,7 +24,7 @@ async def get(
 ) -> WebhookSubscription | None:
     stmt = select(WebhookSubscription).where(col(WebhookSubscription.id) == subscription_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
 
 
@@ -60,6 +60,7 @@ async def delivery(session: AsyncSession, subscription_id: uuid.UUID, event_id: 
         select(WebhookDelivery)
         .where(col(WebhookDelivery.subscription_id) == subscription_id, col(WebhookDelivery.event_id) == event_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalars().first()
 

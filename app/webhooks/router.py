@@ -67,7 +67,7 @@ async def update_webhook(
     response: Response,
 ) -> WebhookRead:
     """Change URL, event types, description, or disable / re-enable (If-Match required)."""
-    row = await service.own(session, webhook_id, principal=principal, for_update=True)
+    row = await service.own(session, webhook_id, principal=principal, for_update=True, change=True)
     require_if_match(request, service.to_read(row))
     read = service.to_read(
         await service.update(session, row, body, principal=principal, allow_loopback=_loopback(request))
@@ -81,7 +81,7 @@ async def delete_webhook(
     principal: CurrentPrincipal, webhook_id: WebhookId, session: SessionDep, request: Request
 ) -> None:
     """Remove a subscription (If-Match required)."""
-    row = await service.own(session, webhook_id, principal=principal, for_update=True)
+    row = await service.own(session, webhook_id, principal=principal, for_update=True, change=True)
     require_if_match(request, service.to_read(row))
     await service.delete(session, row, principal=principal)
 

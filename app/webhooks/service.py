@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import Principal
-from app.errors import Issues, NotFound, field_error
+from app.errors import Forbidden, Issues, NotFound, field_error
 from app.http.pagination import PageParams, make_page
 from app.log import service as log_service
 from app.models import WebhookSubscription
@@ -62,6 +62,7 @@ async def create(
     row = WebhookSubscription(
         organization_id=principal.org_id,
         role=principal.role.value,
+        api_key_id=principal.key_id,
         url=data.url,
         event_types=sorted(set(data.event_types)),
         description=data.description,
@@ -80,11 +81,19 @@ async def create(
 
 
 async def own(
-    session: AsyncSession, subscription_id: uuid.UUID, *, principal: Principal, for_update: bool = False
+    session: AsyncSession,
+    subscription_id: uuid.UUID,
+    *,
+    principal: Principal,
+    for_update: bool = False,
+    change: bool = False,
 ) -> WebhookSubscription:
     row = await repository.get(session, subscription_id, for_update=for_update)
     if row is None or row.organization_id != principal.org_id:
         raise WebhookNotFound
+    if change and not (principal.is_admin or principal.role.value == row.role):
+        # A subscription sees with its creator's role: a key with another role may not redirect it.
+        raise Forbidden("Only a key with the subscription's role (or an admin) may change it.")
     return row
 
 

@@ -12,9 +12,32 @@ class UnsafeURL(ValueError):
     pass
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64, IPv4-compatible, Teredo)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64 or address in _IPV4_TRANSLATED or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL or address.is_site_local:
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            address = embedded
     if address.is_loopback:
         return allow_loopback
     return address.is_global and not address.is_multicast
@@ -28,23 +51,27 @@ async def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Addre
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise UnsafeURL(f"{host} does not resolve") from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
 async def check_url(url: str, *, allow_loopback: bool) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """Raise UnsafeURL unless every address the URL's host resolves to may be called; return them."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        host = parts.hostname
+    except ValueError as exc:
+        raise UnsafeURL(f"not a valid URL: {exc}") from exc
     if parts.username or parts.password:
         raise UnsafeURL("credentials in the URL are not allowed")
-    host = parts.hostname
     if not host:
         raise UnsafeURL("the URL has no host")
     addresses = await resolve(host)
     if not addresses:
         raise UnsafeURL(f"{host} does not resolve")
-    loopback = all(
+    loopback = all(  # every address is loopback (possibly IPv4-mapped)
         a.is_loopback
         or (isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback)
         for a in addresses

@@ -96,6 +96,9 @@ async def deliver(
             error = "timeout"
         except httpx2.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # anything else still counts as a failed attempt, never a stuck delivery
+            logger.exception("delivery failed unexpectedly")
+            error = f"{type(exc).__name__}: {exc}"[:500]
     delivered = error is None
     retry = not delivered and attempt < settings.webhooks_max_attempts and claim["status"] != "disabled"
     async with unit_of_work(maker) as session:

@@ -22,13 +22,17 @@ async def _status_events(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def _subscribe(session: AsyncSession, org_id: Any) -> None:
+    """A subscription as POST /v1/webhooks makes it (its URL is not called in these tests)."""
+    key_id = (
+        await session.execute(text("SELECT id FROM api_keys WHERE organization_id = :org"), {"org": org_id})
+    ).scalar()
     await session.execute(
         text(
-            "INSERT INTO webhook_subscriptions (id, organization_id, role, url, event_types, secret, status, "
-            "consecutive_failures, created_at, updated_at) VALUES (gen_random_uuid(), :org, 'editor', "
+            "INSERT INTO webhook_subscriptions (id, organization_id, role, api_key_id, url, event_types, secret, "
+            "status, consecutive_failures, created_at, updated_at) VALUES (gen_random_uuid(), :org, 'editor', :key, "
             "'https://example.org/hook', ARRAY['agreement.status_changed'], 'whsec_x', 'active', 0, now(), now())"
         ),
-        {"org": org_id},
+        {"org": org_id, "key": key_id},
     )
 
 
