@@ -1,11 +1,21 @@
-"""`python -m bench [--agreements N]`: generate (or reuse) the data set, then measure and print."""
+"""`python -m bench [--agreements N] [--only SECTIONS]`: generate (or reuse) the data sets, then
+measure and print (figures only, nothing asserted).
+
+Sections, in the order they run: list (the agreements list: EXPLAIN, statements, load, the bare
+reference), uploads (evidence throughput and memory, issue 4), progress (the targets read, issue
+4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6) and
+log (a million-entry transparency log, issue 5). All but `log` share one clone of the agreements
+data set and one service process; `log` has its own database and server.
+"""
 
 import argparse
 import asyncio
 import os
 import random
+import shutil
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,20 +29,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agreements import repository
 from app.agreements.repository import Filters, Viewer
-from app.api_keys import service as key_service
 from app.clock import today_in
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker, unit_of_work
-from app.http.pagination import DEFAULT_LIMIT, PageParams, encode_cursor
-from app.models import Role
-from app.models.organizations import PLATFORM_ORG_ID
-from app.organizations import service as org_service
-from bench import bare, database, explain, profile, queries
+from app.db import make_engine
+from app.http.pagination import DEFAULT_LIMIT, PageParams
+from bench import (
+    bare,
+    compliance,
+    database,
+    explain,
+    profile,
+    progress,
+    queries,
+    transparency,
+    uploads,
+    webhooks,
+)
+from bench.context import Context, Fixtures, fixtures
 from bench.load import Budget, Call, Result, drive
 from bench.output import Log, heading, table
 from bench.server import PostgresCpu, Server
 
-DEEP_AFTER = 90_000
+SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks")
+ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +104,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0,
         help="instead of the load: cProfile N in-process anonymous first-page list requests",
     )
+    parser.add_argument(
+        "--log-size",
+        type=int,
+        default=transparency.DEFAULT_SIZE,
+        help=f"transparency log entries for the proofs (default {transparency.DEFAULT_SIZE:,})",
+    )
+    parser.add_argument(
+        "--log-verify-size",
+        type=int,
+        default=transparency.DEFAULT_VERIFY_SIZE,
+        help=f"log entries for timing `pacta log verify` (default {transparency.DEFAULT_VERIFY_SIZE:,})",
+    )
+    parser.add_argument(
+        "--only",
+        type=_sections,
+        default=list(SECTIONS),
+        metavar="SECTIONS",
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+    )
     return parser.parse_args(argv)
+
+
+def _sections(value: str) -> list[str]:
+    wanted = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in wanted if v not in SECTIONS]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {unknown or value!r}; choose from {','.join(SECTIONS)}")
+    return [s for s in SECTIONS if s in wanted]
 
 
 def _literal(expr: Any) -> str:
@@ -141,54 +187,6 @@ async def describe_dataset(url: str, today: date) -> None:
         print(f"  q=cooperacion matches {found:,} agreements ({found / total:.1%})")
     finally:
         await conn.close()
-
-
-@dataclass(frozen=True, slots=True)
-class Fixtures:
-    admin: dict[str, str]
-    editor: dict[str, str]
-    editor_org_id: uuid.UUID
-    editor_org_name: str
-    deep_cursor: str
-    deep_after: int
-    ids: list[uuid.UUID]
-
-
-async def fixtures(engine: AsyncEngine, url: str, count: int) -> Fixtures:
-    conn = await asyncpg.connect(url)
-    try:
-        editor_org = await conn.fetchrow(
-            "SELECT o.id, o.name FROM organizations o JOIN agreements a ON a.signatory_org_id = o.id "
-            "WHERE o.kind = 'municipality' GROUP BY o.id, o.name ORDER BY count(*) DESC LIMIT 1"
-        )
-        assert editor_org is not None
-        after = min(DEEP_AFTER, max(1, count * 9 // 10))
-        row = await conn.fetchrow(
-            "SELECT updated_at, id FROM agreements ORDER BY updated_at DESC, id DESC OFFSET $1 LIMIT 1", after - 1
-        )
-        assert row is not None
-        ids = [r["id"] for r in await conn.fetch("SELECT id FROM agreements ORDER BY random() LIMIT 5000")]
-    finally:
-        await conn.close()
-    deep_cursor = encode_cursor(repository.SORTS["-updated_at"], repository.sort_values("-updated_at", row))
-    async with unit_of_work(make_sessionmaker(engine)) as session:
-        platform = await org_service.get_organization(session, PLATFORM_ORG_ID)
-        _, admin = await key_service.issue_key(
-            session, platform, role=Role.admin, name="bench admin", expires_at=None, actor_org_id=PLATFORM_ORG_ID
-        )
-        municipality = await org_service.get_organization(session, editor_org["id"])
-        _, editor = await key_service.issue_key(
-            session, municipality, role=Role.editor, name="bench editor", expires_at=None, actor_org_id=PLATFORM_ORG_ID
-        )
-    return Fixtures(
-        admin={"Authorization": f"Bearer {admin}"},
-        editor={"Authorization": f"Bearer {editor}"},
-        editor_org_id=editor_org["id"],
-        editor_org_name=editor_org["name"],
-        deep_cursor=deep_cursor,
-        deep_after=after,
-        ids=ids,
-    )
 
 
 async def explain_section(engine: AsyncEngine, fx: Fixtures, today: date) -> dict[str, float]:
@@ -287,15 +285,100 @@ async def compare_json(pacta: Server, reference: Server) -> str:
     return f"JSON DIFFERS (items {differing[:5]}, cursor equal: {ours['next_cursor'] == theirs['next_cursor']})"
 
 
-async def run(args: argparse.Namespace) -> None:
-    log = Log()
-    settings = Settings()
-    today = today_in(settings)
-    heading(f"Pacta bench: {args.agreements:,} agreements, {args.concurrency} concurrent clients, 127.0.0.1 only")
-    print(
-        f"  today ({settings.timezone}): {today}; cores: {os.cpu_count()}; python {sys.version.split()[0]}; "
-        f"load average {_load()}"
+async def list_load_section(ctx: Context, reference: Server, explain_times: dict[str, float]) -> None:
+    """The agreements list under load: filters, deep page, one agreement, creation, the bare reference."""
+    args, log, fx, pacta, pg = ctx.args, ctx.log, ctx.fx, ctx.pacta, ctx.pg
+    budget = ctx.budget
+    rng = random.Random(args.seed)
+    results: list[Result] = []
+
+    async def scenario(name: str, server: Server, make: Any, b: Budget = budget) -> Result:
+        log(f"load: {name}")
+        result = await drive(name, server, make, b, pg)
+        results.append(result)
+        return result
+
+    heading(
+        f"Load: {args.concurrency} concurrent clients, {args.duration:g}s per scenario after {args.warmup:g}s "
+        f"warm-up; compared pairs in 4 alternating rounds of {args.duration / 2:g}s"
     )
+    # First and deep page in alternating rounds too: the comparison is the point.
+    log("load: first and deep page, alternating rounds")
+    quarter = Budget(args.concurrency, args.duration / 2, args.max_requests, args.warmup / 2)
+    paired: dict[str, list[Result]] = {"first": [], "deep": []}
+    deep_call = Call("GET", f"/v1/agreements?cursor={fx.deep_cursor}", fx.admin)
+    for _ in range(4):
+        paired["first"].append(
+            await drive("first", pacta, lambda _n: Call("GET", "/v1/agreements", fx.admin), quarter, pg)
+        )
+        paired["deep"].append(await drive("deep", pacta, lambda _n: deep_call, quarter, pg))
+    first = _merge("list, no filter, first page (4 rounds)", paired["first"])
+    deep = _merge(f"list, no filter, deep page after {fx.deep_after:,} (4 rounds)", paired["deep"])
+    results += [first, deep]
+    for s in LISTS[1:]:
+        await scenario(f"list, {s.name}", pacta, lambda _n, q=s.query: Call("GET", f"/v1/agreements?{q}", fx.admin))
+    ids = fx.ids
+    await scenario(
+        "get one agreement",
+        pacta,
+        lambda _n: Call("GET", f"/v1/agreements/{ids[rng.randrange(len(ids))]}", fx.admin),
+    )
+    # Pacta against the bare endpoint: same SQL (anonymous first page), same JSON, same load,
+    # in alternating rounds so that a noisy neighbour weighs on both alike. Before the creation
+    # scenario, whose new drafts would sit (invisible) on top of the anonymous first page.
+    log("load: Pacta and the bare endpoint, alternating rounds")
+    rounds: dict[str, list[Result]] = {"pacta": [], "bare": []}
+    for _ in range(4):
+        rounds["pacta"].append(await drive("pacta", pacta, lambda _n: Call("GET", "/v1/agreements"), quarter, pg))
+        rounds["bare"].append(await drive("bare", reference, lambda _n: Call("GET", "/v1/agreements"), quarter, pg))
+    await scenario(
+        "create agreement (editor)",
+        pacta,
+        lambda n: Call("POST", "/v1/agreements", fx.editor, agreement_body(fx.editor_org_id, n), expect=201),
+    )
+    log("load done")
+    print()
+    results_table(results)
+    heading(f"Deep page against first page (cursor after {fx.deep_after:,} rows)")
+    print(
+        f"  p50 latency: first {first.percentile(50):.1f} ms, deep {deep.percentile(50):.1f} ms "
+        f"-> deep/first cost ratio {deep.percentile(50) / first.percentile(50):.2f}"
+    )
+    print(
+        f"  throughput:  first {first.rps:.0f} req/s, deep {deep.rps:.0f} req/s "
+        f"-> deep/first cost ratio {first.rps / deep.rps:.2f} (cost = 1 / throughput)"
+    )
+    first_ms = explain_times.get("no filter", float("nan"))
+    deep_ms = explain_times.get(f"no filter, deep page (after {fx.deep_after:,} rows)", float("nan"))
+    print(f"  SQL execution (EXPLAIN ANALYZE): first {first_ms:.2f} ms, deep {deep_ms:.2f} ms")
+    heading("Pacta against a bare ASGI + asyncpg endpoint (same SQL, same JSON: anonymous first page)")
+    print("  " + await compare_json(pacta, reference))
+    merged = {name: _merge(f"{name} (4 rounds)", rs) for name, rs in rounds.items()}
+    results_table([merged["pacta"], merged["bare"]])
+    ratio = merged["pacta"].rps / merged["bare"].rps
+    print(f"  Pacta / bare throughput ratio: {ratio:.2f} (target >= 0.5)")
+    print(
+        f"  app CPU per request: Pacta {merged['pacta'].per_request_ms(merged['pacta'].server_cpu)} ms, "
+        f"bare {merged['bare'].per_request_ms(merged['bare'].server_cpu)} ms"
+    )
+    total = {name: r.server_cpu + (r.postgres_cpu or 0) + r.client_cpu for name, r in merged.items()}
+    if all(r.postgres_cpu is not None for r in merged.values()):
+        pacta_ms = total["pacta"] / merged["pacta"].requests * 1000
+        bare_ms = total["bare"] / merged["bare"].requests * 1000
+        print(
+            f"  all CPU per request (app + PostgreSQL + client): Pacta {pacta_ms:.2f} ms, bare {bare_ms:.2f} ms "
+            f"-> expected ratio where CPU is the limit: {bare_ms / pacta_ms:.2f}"
+        )
+    heading("Where a list request's CPU goes (anonymous first page, in-process, median CPU ms per call)")
+    table(("layer", "CPU ms"), [(name, f"{ms:.2f}") for name, ms in await profile.cpu_breakdown(ctx.url, repeat=100)])
+    print("  (`python -m bench --profile N` prints a cProfile of N such requests)")
+    print(f"\n  load average now {_load()} (other processes on this machine weigh on every figure)")
+
+
+async def dataset_sections(
+    args: argparse.Namespace, log: Log, settings: Settings, today: date, sections: list[str], run_dir: Path
+) -> None:
+    """Every section that works on the agreements data set, on one fresh clone of it."""
     where = (os.environ.get(database.ENV_URL) and database.ENV_URL) or f"embedded PostgreSQL under {database.DATA_DIR}"
     log(f"preparing the database ({where})")
     prepared = await database.prepare(args.agreements, seed=args.seed, today=today, regenerate=args.regenerate, log=log)
@@ -335,108 +418,50 @@ async def run(args: argparse.Namespace) -> None:
     engine = make_engine(url, pool_size=2)
     pacta: Server | None = None
     reference: Server | None = None
+    storage = (database.DATA_DIR / "storage").resolve()
     try:
         fx = await fixtures(engine, url, args.agreements)
-        log(f"keys issued: admin (platform), editor of {fx.editor_org_name}")
-        explain_times = await explain_section(engine, fx, today)
-        await queries_section(url, fx)
-        log("starting the service and the bare reference (uvicorn, 1 worker each)")
-        run_dir = database.DATA_DIR / "logs"
-        env = {**os.environ, "PACTA_DATABASE_URL": url}
+        log(f"keys issued: admin and auditor (platform), editor of {fx.editor_org_name}")
+        explain_times: dict[str, float] = {}
+        if "list" in sections:
+            explain_times = await explain_section(engine, fx, today)
+            await queries_section(url, fx)
+        log("starting the service" + (" and the bare reference (uvicorn, 1 worker each)" if "list" in sections else ""))
+        shutil.rmtree(storage, ignore_errors=True)
+        env = {
+            **os.environ,
+            "PACTA_DATABASE_URL": url,
+            # Evidence of this run only, removed at the end; webhooks to the bench's own receiver.
+            "PACTA_STORAGE_URL": storage.as_uri(),
+            "PACTA_WEBHOOKS_ALLOW_LOOPBACK": "true",
+        }
         pacta = Server("pacta", ["app.main:create_app", "--factory"], env, run_dir, "/readyz")
-        reference_env = {k: v for k, v in os.environ.items() if not k.startswith("PACTA_")}
-        reference_env[bare.ENV_URL] = database.plain(url)
-        reference_env["PACTA_TIMEZONE"] = settings.timezone
-        reference = Server("bare", ["bench.bare:app"], reference_env, run_dir, "/v1/agreements")
+        if "list" in sections:
+            reference_env = {k: v for k, v in os.environ.items() if not k.startswith("PACTA_")}
+            reference_env[bare.ENV_URL] = database.plain(url)
+            reference_env["PACTA_TIMEZONE"] = settings.timezone
+            reference = Server("bare", ["bench.bare:app"], reference_env, run_dir, "/v1/agreements")
+            reference.wait_ready()
         pacta.wait_ready()
-        reference.wait_ready()
-        pg = PostgresCpu((database.DATA_DIR / "pgdata").resolve() if not os.environ.get(database.ENV_URL) else None)
-        budget = Budget(args.concurrency, args.duration, args.max_requests, args.warmup)
-        rng = random.Random(args.seed)
-        results: list[Result] = []
-
-        async def scenario(name: str, server: Server, make: Any, b: Budget = budget) -> Result:
-            log(f"load: {name}")
-            result = await drive(name, server, make, b, pg)
-            results.append(result)
-            return result
-
-        heading(
-            f"Load: {args.concurrency} concurrent clients, {args.duration:g}s per scenario after {args.warmup:g}s "
-            f"warm-up; compared pairs in 4 alternating rounds of {args.duration / 2:g}s"
+        ctx = Context(
+            args=args,
+            log=log,
+            settings=settings,
+            today=today,
+            url=url,
+            engine=engine,
+            fx=fx,
+            pacta=pacta,
+            env=env,
+            run_dir=run_dir,
+            pg=postgres_cpu(),
         )
-        # First and deep page in alternating rounds too: the comparison is the point.
-        log("load: first and deep page, alternating rounds")
-        quarter = Budget(args.concurrency, args.duration / 2, args.max_requests, args.warmup / 2)
-        paired: dict[str, list[Result]] = {"first": [], "deep": []}
-        deep_call = Call("GET", f"/v1/agreements?cursor={fx.deep_cursor}", fx.admin)
-        for _ in range(4):
-            paired["first"].append(
-                await drive("first", pacta, lambda _n: Call("GET", "/v1/agreements", fx.admin), quarter, pg)
-            )
-            paired["deep"].append(await drive("deep", pacta, lambda _n: deep_call, quarter, pg))
-        first = _merge("list, no filter, first page (4 rounds)", paired["first"])
-        deep = _merge(f"list, no filter, deep page after {fx.deep_after:,} (4 rounds)", paired["deep"])
-        results += [first, deep]
-        for s in LISTS[1:]:
-            await scenario(f"list, {s.name}", pacta, lambda _n, q=s.query: Call("GET", f"/v1/agreements?{q}", fx.admin))
-        ids = fx.ids
-        await scenario(
-            "get one agreement",
-            pacta,
-            lambda _n: Call("GET", f"/v1/agreements/{ids[rng.randrange(len(ids))]}", fx.admin),
-        )
-        # Pacta against the bare endpoint: same SQL (anonymous first page), same JSON, same load,
-        # in alternating rounds so that a noisy neighbour weighs on both alike. Before the creation
-        # scenario, whose new drafts would sit (invisible) on top of the anonymous first page.
-        log("load: Pacta and the bare endpoint, alternating rounds")
-        rounds: dict[str, list[Result]] = {"pacta": [], "bare": []}
-        for _ in range(4):
-            rounds["pacta"].append(await drive("pacta", pacta, lambda _n: Call("GET", "/v1/agreements"), quarter, pg))
-            rounds["bare"].append(await drive("bare", reference, lambda _n: Call("GET", "/v1/agreements"), quarter, pg))
-        await scenario(
-            "create agreement (editor)",
-            pacta,
-            lambda n: Call("POST", "/v1/agreements", fx.editor, agreement_body(fx.editor_org_id, n), expect=201),
-        )
-        log("load done")
-        print()
-        results_table(results)
-        heading(f"Deep page against first page (cursor after {fx.deep_after:,} rows)")
-        print(
-            f"  p50 latency: first {first.percentile(50):.1f} ms, deep {deep.percentile(50):.1f} ms "
-            f"-> deep/first cost ratio {deep.percentile(50) / first.percentile(50):.2f}"
-        )
-        print(
-            f"  throughput:  first {first.rps:.0f} req/s, deep {deep.rps:.0f} req/s "
-            f"-> deep/first cost ratio {first.rps / deep.rps:.2f} (cost = 1 / throughput)"
-        )
-        first_ms = explain_times.get("no filter", float("nan"))
-        deep_ms = explain_times.get(f"no filter, deep page (after {fx.deep_after:,} rows)", float("nan"))
-        print(f"  SQL execution (EXPLAIN ANALYZE): first {first_ms:.2f} ms, deep {deep_ms:.2f} ms")
-        heading("Pacta against a bare ASGI + asyncpg endpoint (same SQL, same JSON: anonymous first page)")
-        print("  " + await compare_json(pacta, reference))
-        merged = {name: _merge(f"{name} (4 rounds)", rs) for name, rs in rounds.items()}
-        results_table([merged["pacta"], merged["bare"]])
-        ratio = merged["pacta"].rps / merged["bare"].rps
-        print(f"  Pacta / bare throughput ratio: {ratio:.2f} (target >= 0.5)")
-        print(
-            f"  app CPU per request: Pacta {merged['pacta'].per_request_ms(merged['pacta'].server_cpu)} ms, "
-            f"bare {merged['bare'].per_request_ms(merged['bare'].server_cpu)} ms"
-        )
-        total = {name: r.server_cpu + (r.postgres_cpu or 0) + r.client_cpu for name, r in merged.items()}
-        if all(r.postgres_cpu is not None for r in merged.values()):
-            pacta_ms = total["pacta"] / merged["pacta"].requests * 1000
-            bare_ms = total["bare"] / merged["bare"].requests * 1000
-            print(
-                f"  all CPU per request (app + PostgreSQL + client): Pacta {pacta_ms:.2f} ms, bare {bare_ms:.2f} ms "
-                f"-> expected ratio where CPU is the limit: {bare_ms / pacta_ms:.2f}"
-            )
-        heading("Where a list request's CPU goes (anonymous first page, in-process, median CPU ms per call)")
-        table(("layer", "CPU ms"), [(name, f"{ms:.2f}") for name, ms in await profile.cpu_breakdown(url, repeat=100)])
-        print("  (`python -m bench --profile N` prints a cProfile of N such requests)")
-        print(f"\n  load average now {_load()} (other processes on this machine weigh on every figure)")
-        print(f"\n  server logs: {run_dir}/pacta.log, {run_dir}/bare.log")
+        if reference is not None:
+            await list_load_section(ctx, reference, explain_times)
+        for name, section in SECTION_RUNS:
+            if name in sections:
+                await section(ctx)
+        print(f"\n  server logs: {run_dir}/")
     finally:
         for server in (pacta, reference):
             if server is not None:
@@ -444,7 +469,43 @@ async def run(args: argparse.Namespace) -> None:
         await engine.dispose()
         if not args.keep_database:
             await database.drop(url)
-    log("done")
+            shutil.rmtree(storage, ignore_errors=True)
+
+
+def postgres_cpu() -> PostgresCpu:
+    return PostgresCpu((database.DATA_DIR / "pgdata").resolve() if not os.environ.get(database.ENV_URL) else None)
+
+
+SECTION_RUNS: tuple[tuple[str, Callable[[Context], Awaitable[None]]], ...] = (
+    ("uploads", uploads.run),
+    ("progress", progress.run),
+    ("compliance", compliance.run),
+    ("webhooks", webhooks.run),
+)
+
+
+async def run(args: argparse.Namespace) -> None:
+    log = Log()
+    settings = Settings()
+    today = today_in(settings)
+    sections: list[str] = args.only
+    heading(f"Pacta bench: {args.agreements:,} agreements, {args.concurrency} concurrent clients, 127.0.0.1 only")
+    print(
+        f"  today ({settings.timezone}): {today}; cores: {os.cpu_count()}; python {sys.version.split()[0]}; "
+        f"load average {_load()}"
+    )
+    print(f"  sections: {', '.join(sections)}")
+    run_dir = database.DATA_DIR / "logs"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if args.generate_only or args.profile or any(s in ON_DATASET for s in sections):
+        await dataset_sections(args, log, settings, today, sections, run_dir)
+        if args.generate_only or args.profile:
+            return
+    if "log" in sections:
+        base = database.server_url()
+        await transparency.run(args, log, postgres_cpu(), run_dir, base)
+    heading("Done")
+    print(f"  {log.elapsed():.0f} s in all; load average now {_load()} (1, 5, 15 min; {os.cpu_count()} cores)")
 
 
 def _load() -> str:

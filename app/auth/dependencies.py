@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import repository
 from app.auth.secrets import matches, parse_prefix
-from app.db import SessionDep, sessionmaker_of, unit_of_work
+from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.models import OrganizationKind, Role
 
@@ -62,10 +62,7 @@ async def optional_principal(
     if key.expires_at is not None and key.expires_at <= now:
         raise Unauthorized("The API key has expired.")
     if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
-        # Its own short transaction: the key's row must not stay locked for this whole request,
-        # or concurrent requests with the same key would queue behind it.
-        async with unit_of_work(sessionmaker_of(request)) as touching:
-            await repository.touch(touching, key, now)
+        await repository.touch(session, key, now)
     request.state.organization_id = str(org.id)
     return Principal(key_id=key.id, org_id=org.id, org_kind=OrganizationKind(org.kind), role=Role(key.role))
 

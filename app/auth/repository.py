@@ -23,11 +23,16 @@ async def key_with_org(session: AsyncSession, prefix: str) -> tuple[ApiKey, Orga
 
 
 async def touch(session: AsyncSession, key: ApiKey, now: datetime) -> None:
-    await session.execute(
-        update(ApiKey)
+    """Refresh last_used_at, in the request's transaction, without ever waiting: if another
+    request holds the key's row it is refreshing it anyway (SKIP LOCKED), so concurrent requests
+    with one key never queue behind each other, and no second connection is needed."""
+    stale = (
+        select(col(ApiKey.id))
         .where(
             col(ApiKey.id) == key.id,
             or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < now - LAST_USED_RESOLUTION),
         )
-        .values(last_used_at=now)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
+    await session.execute(update(ApiKey).where(col(ApiKey.id) == stale).values(last_used_at=now))

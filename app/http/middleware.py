@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -149,7 +150,16 @@ class BodyLimitMiddleware:
             await send_problem(scope, send, 413, "Payload too large", "payload-too-large", detail)
 
 
-async def send_problem(scope: Scope, send: Send, status: int, title: str, slug: str, detail: str) -> None:
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    *,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
     body = json.dumps(
         {
             "type": f"/problems/{slug}",
@@ -166,6 +176,7 @@ async def send_problem(scope: Scope, send: Send, status: int, title: str, slug: 
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )

@@ -172,7 +172,13 @@ class IdempotencyMiddleware:
             if not await _credential_alive(maker, scope):
                 # A revoked or expired key gets no stored answer either.
                 await send_problem(
-                    scope, send, 401, "Authentication required", "unauthorized", "The API key is not valid."
+                    scope,
+                    send,
+                    401,
+                    "Authentication required",
+                    "unauthorized",
+                    "The API key is not valid.",
+                    headers=[(b"www-authenticate", b'Bearer realm="pacta"')],
                 )
                 return
             await _replay(send, result.record)
