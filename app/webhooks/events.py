@@ -55,8 +55,9 @@ _FAN_OUT = text(
       FROM webhook_subscriptions s
       LEFT JOIN agreements a ON a.id = CAST(:agreement_id AS uuid)
      WHERE s.status <> 'disabled'
-       AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.api_key_id AND k.revoked_at IS NULL
-                      AND (k.expires_at IS NULL OR k.expires_at > now()))
+       AND (s.api_key_id IS NULL  -- subscribed before keys were recorded
+            OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.api_key_id AND k.revoked_at IS NULL
+                          AND (k.expires_at IS NULL OR k.expires_at > now())))
        AND EXISTS (SELECT 1 FROM unnest(s.event_types) p
                     WHERE p = :type OR p = '*' OR (p LIKE '%.*' AND :type LIKE replace(p, '*', '%')))
        AND (
