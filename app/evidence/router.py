@@ -2,12 +2,13 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
 from app.agreements import access
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
@@ -15,8 +16,9 @@ from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import AppError
+from app.errors import AppError, MalformedBody
 from app.evidence import service
+from app.evidence.multipart import StreamedForm, boundary_of
 from app.evidence.schemas import EvidenceRead, EvidenceReview, Provenance
 from app.http.etag import none_match, set_etag
 from app.http.headers import idempotency_key_header
@@ -24,9 +26,7 @@ from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 from app.http.ranges import Unsatisfiable, parse_range
 from app.models import EvidenceDocument
-from app.models.results import DocumentType
 from app.storage import EvidenceStorage
-from app.types import Day
 
 router = APIRouter(tags=["evidence"])
 
@@ -72,52 +72,81 @@ def _read(request: Request, document: EvidenceDocument, *, insider: bool) -> Evi
     return service.to_read(document, insider=insider, content_url=url)
 
 
+def _nullable(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}], **extra}
+
+
+# The form the route reads itself, as streamed multipart (what File()/Form() parameters declared).
+UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "title": "Body_upload_evidence",
+                "type": "object",
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "contentMediaType": "application/octet-stream",
+                        "title": "File",
+                        "description": "The document; its type is judged from its bytes.",
+                    },
+                    "title": {"type": "string", "minLength": 1, "maxLength": 300, "title": "Title"},
+                    "document_type": {"$ref": "#/components/schemas/DocumentType"},
+                    "description": _nullable({"type": "string", "maxLength": 10000}, title="Description"),
+                    "language": _nullable(
+                        {"type": "string", "pattern": r"^[a-z]{2}$"}, title="Language", description="ISO 639-1."
+                    ),
+                    "document_date": _nullable({"type": "string", "format": "date"}, title="Document Date"),
+                    "target_id": _nullable({"type": "string", "format": "uuid"}, title="Target Id"),
+                    "supersedes_id": _nullable(
+                        {"type": "string", "format": "uuid"},
+                        title="Supersedes Id",
+                        description="The document this one replaces.",
+                    ),
+                    "sha256": _nullable(
+                        {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
+                        title="Sha256",
+                        description="If given, the upload must hash to it (else 422).",
+                    ),
+                },
+                "required": ["file", "title", "document_type"],
+            }
+        }
+    },
+}
+
+
 @router.post(
     "/v1/agreements/{agreement_id}/evidence",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(idempotency_key_header)],
+    openapi_extra={"requestBody": UPLOAD_BODY},
 )
 async def upload_evidence(
     principal: CurrentPrincipal,
     agreement_id: AgreementId,
-    file: Annotated[UploadFile, File(description="The document; its type is judged from its bytes.")],
-    title: Annotated[str, Form(min_length=1, max_length=300)],
-    document_type: Annotated[DocumentType, Form()],
     session: SessionDep,
     today: Today,
     request: Request,
     response: Response,
-    description: Annotated[str | None, Form(max_length=10000)] = None,
-    language: Annotated[str | None, Form(pattern=r"^[a-z]{2}$", description="ISO 639-1.")] = None,
-    document_date: Annotated[Day | None, Form()] = None,
-    target_id: Annotated[uuid.UUID | None, Form()] = None,
-    supersedes_id: Annotated[uuid.UUID | None, Form(description="The document this one replaces.")] = None,
-    sha256: Annotated[
-        str | None, Form(pattern=r"^[0-9a-f]{64}$", description="If given, the upload must hash to it (else 422).")
-    ] = None,
 ) -> EvidenceRead:
     """Upload evidence (multipart): streamed to storage while hashed; 413 over the limit, 415 for other types."""
     settings: Settings = request.app.state.settings
-    form = service.UploadForm(
-        title=title,
-        document_type=document_type,
-        description=description,
-        language=language,
-        document_date=document_date,
-        target_id=target_id,
-        supersedes_id=supersedes_id,
-        sha256=sha256,
-    )
-    document = await service.upload_evidence(
-        session,
-        _storage(request),
-        agreement_id,
-        form,
-        file,
-        principal=principal,
-        today=today,
-        max_bytes=settings.max_upload_bytes,
-    )
+    boundary = boundary_of(request.headers.get("content-type"))
+    body = StreamedForm(request.stream(), boundary) if boundary is not None else None
+    try:
+        document = await service.upload_evidence(
+            session,
+            _storage(request),
+            agreement_id,
+            body,
+            principal=principal,
+            today=today,
+            max_bytes=settings.max_upload_bytes,
+        )
+    except ClientDisconnect as exc:
+        raise MalformedBody("The client went away before the whole body was received; nothing was kept.") from exc
     read = _read(request, document, insider=True)
     response.headers["Location"] = str(request.url_for("get_evidence", evidence_id=document.id))
     set_etag(response, read)

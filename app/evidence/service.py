@@ -2,10 +2,10 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from fastapi import UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import catalogs
@@ -15,15 +15,17 @@ from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from app.evidence import repository
+from app.evidence.multipart import StreamedForm
 from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview, Provenance
 from app.http.pagination import PageParams, make_page
 from app.log import repository as log_repository
 from app.log import service as log_service
 from app.models import EvidenceDocument
 from app.models.results import DocumentType, EvidenceStatus
-from app.storage import CHUNK, DigestMismatch, EvidenceStorage, TooLarge
+from app.storage import CHUNK, EvidenceStorage, StoredObject, TooLarge
 from app.storage.sniff import SNIFF_BYTES, media_type_of
 from app.targets import repository as target_repository
+from app.types import Day
 
 RESOURCE = "evidence"
 
@@ -41,16 +43,37 @@ class AlreadyReviewed(Conflict):
     slug = "evidence-already-reviewed"
 
 
-@dataclass(frozen=True, slots=True)
-class UploadForm:
-    title: str
+class UploadForm(BaseModel):
+    """The upload's text fields, validated like the framework validates Form() parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    title: str = Field(min_length=1, max_length=300)
     document_type: DocumentType
-    description: str | None
-    language: str | None
-    document_date: date | None
-    target_id: uuid.UUID | None
-    supersedes_id: uuid.UUID | None
-    sha256: str | None
+    description: str | None = Field(default=None, max_length=10000)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    document_date: Day | None = None
+    target_id: uuid.UUID | None = None
+    supersedes_id: uuid.UUID | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+def _validate_form(fields: dict[str, str], *, has_file: bool) -> UploadForm:
+    """The fields as an UploadForm, or a 422 naming every broken one (and a missing file)."""
+    errors: list[dict[str, object]] = []
+    form: UploadForm | None = None
+    try:
+        form = UploadForm.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"], "input": e.get("input")}
+            for e in exc.errors(include_url=False)
+        ]
+    if not has_file:
+        errors.append({"type": "missing", "loc": ("body", "file"), "msg": "Field required", "input": None})
+    if errors or form is None:
+        raise RequestValidationError(errors)
+    return form
 
 
 def to_read(document: EvidenceDocument, *, insider: bool, content_url: str) -> EvidenceRead:
@@ -58,61 +81,90 @@ def to_read(document: EvidenceDocument, *, insider: bool, content_url: str) -> E
     return read if insider else read.model_copy(update={"review_note": None})
 
 
-async def _chunks(head: bytes, upload: UploadFile) -> AsyncIterator[bytes]:
-    if head:
-        yield head
-    while chunk := await upload.read(CHUNK):
-        yield chunk
+async def _file_chunks(head: bytes, form: StreamedForm) -> AsyncIterator[bytes]:
+    """The file part's bytes, gathered into chunks of about CHUNK for the store."""
+    buffer = bytearray(head)
+    while (chunk := await form.file_chunk()) is not None:
+        buffer += chunk
+        if len(buffer) >= CHUNK:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+async def _accept(
+    session: AsyncSession, storage: EvidenceStorage, agreement_id: uuid.UUID, form: UploadForm, pending: StoredObject
+) -> StoredObject:
+    """Check the fields against the agreement and the received bytes; keep them if all holds."""
+    if form.sha256 is not None and form.sha256 != pending.sha256:
+        raise field_error(
+            ["body", "sha256"],
+            f"The file's SHA-256 is {pending.sha256}, not the declared {form.sha256}; nothing was kept.",
+        )
+    if form.language is not None and not catalogs.is_language(form.language):
+        raise field_error(["body", "language"], f"{form.language!r} is not an ISO 639-1 language code.")
+    if (
+        form.target_id is not None
+        and await target_repository.get(session, form.target_id, agreement_id=agreement_id) is None
+    ):
+        raise field_error(["body", "target_id"], "No target with that id on this agreement.")
+    if form.supersedes_id is not None and not await repository.of_agreement(
+        session, agreement_id, [form.supersedes_id]
+    ):
+        raise field_error(["body", "supersedes_id"], "No evidence document with that id on this agreement.")
+    existing = await repository.by_content(session, agreement_id, pending.sha256)
+    if existing is not None:
+        raise DuplicateEvidence(
+            f"This agreement already holds the same content as evidence document {existing.id}.",
+            extra={"existing_id": str(existing.id)},
+        )
+    return await storage.keep(pending)
 
 
 async def upload_evidence(
     session: AsyncSession,
     storage: EvidenceStorage,
     agreement_id: uuid.UUID,
-    form: UploadForm,
-    upload: UploadFile,
+    body: StreamedForm | None,
     *,
     principal: Principal,
     today: date,
     max_bytes: int,
 ) -> EvidenceDocument:
+    """Store a multipart upload read as it arrives (`body` None: not a multipart body at all).
+
+    Who may upload is judged before any of the body is read; the file part's type from its first
+    bytes (415 at once); its bytes go to a temporary object while hashed, and only once the whole
+    form is read and every field holds is that object moved to its content address.
+    """
     agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         raise Forbidden("Only the signatory's editors and the contributors of listed participants may upload evidence.")
-    if form.language is not None and not catalogs.is_language(form.language):
-        raise field_error(["body", "language"], f"{form.language!r} is not an ISO 639-1 language code.")
-    if (
-        form.target_id is not None
-        and await target_repository.get(session, form.target_id, agreement_id=agreement.id) is None
-    ):
-        raise field_error(["body", "target_id"], "No target with that id on this agreement.")
-    if form.supersedes_id is not None and not await repository.of_agreement(
-        session, agreement.id, [form.supersedes_id]
-    ):
-        raise field_error(["body", "supersedes_id"], "No evidence document with that id on this agreement.")
-    filename = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
-    head = await upload.read(SNIFF_BYTES)
-    media_type = media_type_of(head, filename=filename)
+    if body is None or not await body.until_file_or_end():
+        fields = await body.finish() if body is not None else {}
+        _validate_form(fields, has_file=False)
+        raise AssertionError("unreachable: a form without its file is a 422")
+    filename = (body.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+    head = b""
+    while len(head) < SNIFF_BYTES and (chunk := await body.file_chunk()) is not None:
+        head += chunk
+    media_type = media_type_of(head[:SNIFF_BYTES], filename=filename)
     if media_type is None:
         raise UnsupportedMediaType(
             "The file's content is not an accepted type "
             "(PDF, PNG, JPEG, WebP, Office or OpenDocument files, CSV, plain text)."
         )
     try:
-        stored = await storage.ingest(_chunks(head, upload), max_bytes=max_bytes, expected_sha256=form.sha256)
+        pending = await storage.receive(_file_chunks(head, body), max_bytes=max_bytes)
     except TooLarge as exc:
         raise PayloadTooLarge(f"Evidence files may hold at most {exc.limit} bytes.") from exc
-    except DigestMismatch as exc:
-        raise field_error(
-            ["body", "sha256"],
-            f"The file's SHA-256 is {exc.actual}, not the declared {exc.declared}; nothing was kept.",
-        ) from exc
-    existing = await repository.by_content(session, agreement.id, stored.sha256)
-    if existing is not None:
-        raise DuplicateEvidence(
-            f"This agreement already holds the same content as evidence document {existing.id}.",
-            extra={"existing_id": str(existing.id)},
-        )
+    try:
+        form = _validate_form(await body.finish(), has_file=True)
+        stored = await _accept(session, storage, agreement.id, form, pending)
+    except BaseException:
+        await storage.discard(pending)
+        raise
     document = EvidenceDocument(
         agreement_id=agreement.id,
         target_id=form.target_id,

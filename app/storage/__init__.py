@@ -5,6 +5,7 @@ name while their SHA-256 is computed, then moved to `sha256/<aa>/<hash>`; an upl
 half-way is never moved, so it never becomes an object anyone can read.
 """
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -75,6 +76,22 @@ class EvidenceStorage:
         More than max_bytes raises TooLarge; a hash other than expected_sha256 raises
         DigestMismatch. Either way nothing is kept.
         """
+        pending = await self.receive(chunks, max_bytes=max_bytes)
+        try:
+            if expected_sha256 is not None and expected_sha256 != pending.sha256:
+                raise DigestMismatch(expected_sha256, pending.sha256)
+        except BaseException:
+            await self.discard(pending)
+            raise
+        return await self.keep(pending)
+
+    async def receive(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredObject:
+        """Phase one: stream `chunks` into a temporary object, hashing as they pass.
+
+        The result's key is the temporary name: nobody can read it by its hash until keep()
+        moves it; discard() drops it. More than max_bytes (or any failure while the chunks
+        are read) raises, and nothing is kept.
+        """
         digest = hashlib.sha256()
         size = 0
         temporary = f"incoming/{uuid.uuid4().hex}"
@@ -82,26 +99,47 @@ class EvidenceStorage:
             # Leaving the writer's context by an exception aborts the upload. Past its buffer the
             # writer has begun an S3 multipart upload (or a local staging file) that close() alone
             # would never clean up: the parts would stay in the bucket, unseen and billed.
+            # Three things overlap: reading the next chunk (this loop), hashing the last one (a
+            # thread: hashlib lets go of the GIL) and writing it (obstore's own runtime).
+            loop = asyncio.get_running_loop()
+            hashing: asyncio.Future[None] | None = None
+            writing: asyncio.Future[int] | None = None
             async with obstore.open_writer_async(self.store, temporary) as writer:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(max_bytes)
-                    digest.update(chunk)
-                    await writer.write(chunk)
+                try:
+                    async for chunk in chunks:
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise TooLarge(max_bytes)
+                        if hashing is not None:
+                            await hashing
+                        hashing = loop.run_in_executor(None, digest.update, chunk)
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.ensure_future(writer.write(chunk))
+                    for pending in (hashing, writing):
+                        if pending is not None:
+                            await pending
+                finally:
+                    for pending in (hashing, writing):
+                        if pending is not None and not pending.done():
+                            await asyncio.gather(pending, return_exceptions=True)
         except BaseException:
             await self._discard(temporary)
             raise
-        actual = digest.hexdigest()
-        if expected_sha256 is not None and expected_sha256 != actual:
-            await obstore.delete_async(self.store, temporary)
-            raise DigestMismatch(expected_sha256, actual)
-        key = content_key(actual)
+        return StoredObject(key=temporary, sha256=digest.hexdigest(), size=size)
+
+    async def keep(self, pending: StoredObject) -> StoredObject:
+        """Phase two: move a received object to its content key (or drop it if already held)."""
+        key = content_key(pending.sha256)
         if await self.exists(key):
-            await obstore.delete_async(self.store, temporary)
+            await obstore.delete_async(self.store, pending.key)
         else:
-            await obstore.rename_async(self.store, temporary, key)
-        return StoredObject(key=key, sha256=actual, size=size)
+            await obstore.rename_async(self.store, pending.key, key)
+        return StoredObject(key=key, sha256=pending.sha256, size=pending.size)
+
+    async def discard(self, pending: StoredObject) -> None:
+        """Drop a received object that will not be kept."""
+        await self._discard(pending.key)
 
     async def _discard(self, temporary: str) -> None:
         # The aborted writer made no object; delete one should a partial object have appeared anyway.
