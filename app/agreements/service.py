@@ -217,16 +217,17 @@ async def locked_child(
     not_found: NotFound,
     may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
     refusal: str = "Only an editor of the signatory organization (or an admin) may change this.",
-) -> tuple[ChildT, Agreement]:
-    """The child locked for change, and its agreement locked too (its derived state follows)."""
+) -> tuple[ChildT, Agreement, AgreementRead]:
+    """The child locked for change, its agreement locked too (its derived state follows), and the
+    agreement as read before the change (to announce a status the change moves)."""
     child, _ = await visible_child(session, get, child_id, principal=principal, today=today, not_found=not_found)
-    agreement, _ = await lock_for_change(
+    agreement, before = await lock_for_change(
         session, child.agreement_id, principal=principal, today=today, may=may, refusal=refusal
     )
     locked = await get(session, child_id, for_update=True)
     if locked is None:
         raise not_found
-    return locked, agreement
+    return locked, agreement, before
 
 
 async def lock_for_change(
@@ -325,6 +326,32 @@ async def delete_agreement(
         )
     await repository.remove(session, agreement)
     await _log(session, agreement, [], principal, log_service.Action.delete)
+
+
+async def record_child_write(
+    session: AsyncSession,
+    agreement: Agreement,
+    child: Any,
+    *,
+    resource_type: str,
+    action: log_service.Action,
+    principal: Principal,
+    before: AgreementRead,
+    today: date,
+) -> None:
+    """What every write to a review or registration ends with, in its transaction: the agreement
+    is touched, the write logged, and a status the write moved announced."""
+    await touch(session, agreement)
+    await log_service.append(
+        session,
+        actor_org_id=principal.org_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=child.id,
+        resource=child,
+        agreement_id=agreement.id,
+    )
+    await announce_status(session, agreement.id, before.status, today=today)
 
 
 async def announce_status(

@@ -70,7 +70,6 @@ def to_read(review: LegalReview, *, private: bool) -> LegalReviewRead:
 
 async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> None:
     agreement.legal_stage = legal_stage(await repository.all_for(session, agreement.id)).value
-    await agreement_service.touch(session, agreement)
 
 
 async def create_review(
@@ -86,16 +85,16 @@ async def create_review(
     review = LegalReview(agreement_id=agreement.id, **facts)
     await repository.add(session, review)
     await _refresh_agreement(session, agreement)
-    await log_service.append(
+    await agreement_service.record_child_write(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.create,
+        agreement,
+        review,
         resource_type=RESOURCE,
-        resource_id=review.id,
-        resource=review,
-        agreement_id=agreement.id,
+        action=log_service.Action.create,
+        principal=principal,
+        before=before,
+        today=today,
     )
-    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(review, private=True)
 
 
@@ -109,7 +108,7 @@ async def visible_review(
 
 async def lock_review(
     session: AsyncSession, review_id: uuid.UUID, *, principal: Principal, today: date
-) -> tuple[LegalReview, Agreement]:
+) -> tuple[LegalReview, Agreement, AgreementRead]:
     return await agreement_service.locked_child(
         session,
         repository.get,
@@ -126,12 +125,12 @@ async def update_review(
     session: AsyncSession,
     review: LegalReview,
     agreement: Agreement,
+    before: AgreementRead,
     data: LegalReviewUpdate,
     *,
     principal: Principal,
     today: date,
 ) -> LegalReviewRead:
-    before = await agreement_service.read_agreement(session, agreement.id, today=today)
     changes = changes_of(data, not_null=("kind", "requested_on", "outcome", "checks"))
     facts = {k: getattr(review, k) for k in LegalReviewUpdate.model_fields} | changes
     await _check(session, facts, today, agreement_id=agreement.id)
@@ -140,16 +139,16 @@ async def update_review(
     review.updated_at = datetime.now(UTC)
     await repository.add(session, review)
     await _refresh_agreement(session, agreement)
-    await log_service.append(
+    await agreement_service.record_child_write(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.update,
+        agreement,
+        review,
         resource_type=RESOURCE,
-        resource_id=review.id,
-        resource=review,
-        agreement_id=agreement.id,
+        action=log_service.Action.update,
+        principal=principal,
+        before=before,
+        today=today,
     )
-    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(review, private=True)
 
 

@@ -81,7 +81,6 @@ def _stored(facts: dict[str, Any]) -> dict[str, Any]:
 async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> None:
     state = registration_state(await repository.all_for(session, agreement.id))
     agreement.registration_state = None if state is None else state.value
-    await agreement_service.touch(session, agreement)
 
 
 async def create_registration(
@@ -95,16 +94,16 @@ async def create_registration(
     registration = Registration(agreement_id=agreement.id, **_stored(facts))
     await repository.add(session, registration)
     await _refresh_agreement(session, agreement)
-    await log_service.append(
+    await agreement_service.record_child_write(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.create,
+        agreement,
+        registration,
         resource_type=RESOURCE,
-        resource_id=registration.id,
-        resource=registration,
-        agreement_id=agreement.id,
+        action=log_service.Action.create,
+        principal=principal,
+        before=before,
+        today=today,
     )
-    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(registration, private=True)
 
 
@@ -118,7 +117,7 @@ async def visible_registration(
 
 async def lock_registration(
     session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal, today: date
-) -> tuple[Registration, Agreement]:
+) -> tuple[Registration, Agreement, AgreementRead]:
     return await agreement_service.locked_child(
         session,
         repository.get,
@@ -134,12 +133,12 @@ async def update_registration(
     session: AsyncSession,
     registration: Registration,
     agreement: Agreement,
+    before: AgreementRead,
     data: RegistrationUpdate,
     *,
     principal: Principal,
     today: date,
 ) -> RegistrationRead:
-    before = await agreement_service.read_agreement(session, agreement.id, today=today)
     changes = changes_of(data, not_null=("registry", "status", "submitted_on"))
     current = to_read(registration, private=True).model_dump(include=set(RegistrationUpdate.model_fields))
     facts = current | changes
@@ -149,16 +148,16 @@ async def update_registration(
     registration.updated_at = datetime.now(UTC)
     await repository.add(session, registration)
     await _refresh_agreement(session, agreement)
-    await log_service.append(
+    await agreement_service.record_child_write(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.update,
+        agreement,
+        registration,
         resource_type=RESOURCE,
-        resource_id=registration.id,
-        resource=registration,
-        agreement_id=agreement.id,
+        action=log_service.Action.update,
+        principal=principal,
+        before=before,
+        today=today,
     )
-    await agreement_service.announce_status(session, agreement.id, before.status, today=today)
     return to_read(registration, private=True)
 
 
