@@ -30,8 +30,19 @@ class Settings(BaseSettings):
     registration_grace_days: int = Field(default=90, ge=0)
     dormancy_months: int = Field(default=12, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
-    idempotency_lease_seconds: int = Field(default=300, ge=5)
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest pause while a request body arrives (else 408)."
+    )
+    body_min_bytes_per_second: float = Field(
+        default=10 * 1024, gt=0, description="Slowest average pace of a request body once the pause allowance is over."
+    )
     db_pool_size: int = Field(default=10, ge=1)
+    db_statement_timeout_seconds: float = Field(
+        default=30.0, ge=0, description="PostgreSQL statement_timeout of the service's pool (0: none)."
+    )
+    db_idle_in_transaction_timeout_seconds: float = Field(
+        default=60.0, ge=0, description="PostgreSQL idle_in_transaction_session_timeout of the pool (0: none)."
+    )
     log_level: str = "INFO"
     storage_url: str | None = None
     log_signing_key: SecretStr | None = Field(

@@ -38,13 +38,26 @@ def async_url(url: str) -> str:
     raise ValueError("the database URL must be a postgresql:// URL")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    statement_timeout_seconds: float = 0,
+    idle_in_transaction_timeout_seconds: float = 0,
+) -> AsyncEngine:
+    """The pool. The service bounds its statements and idle transactions (so one stuck request
+    cannot keep locks or a connection for ever); the CLI's long jobs pass 0, no limit."""
+    server_settings = {"timezone": "UTC", "application_name": "pacta"}
+    if statement_timeout_seconds:
+        server_settings["statement_timeout"] = str(int(statement_timeout_seconds * 1000))
+    if idle_in_transaction_timeout_seconds:
+        server_settings["idle_in_transaction_session_timeout"] = str(int(idle_in_transaction_timeout_seconds * 1000))
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "pacta"}},
+        connect_args={"server_settings": server_settings},
     )
 
 
@@ -78,6 +91,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the read-only start of a unit of work, so that the session holds no connection (let
+    alone a transaction) while the request waits on something slow, such as its client's body.
+    The next statement opens a fresh transaction; nothing is lost, as nothing was written yet."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_connection() after a change: it would roll the change back")
+    await session.rollback()
 
 
 @asynccontextmanager

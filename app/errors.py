@@ -84,6 +84,15 @@ class NotAcceptable(AppError):
     status, title, slug = 406, "Not acceptable", "not-acceptable"
 
 
+class RequestTimeout(AppError):
+    """The client sent its body too slowly, or stopped sending it: the connection is cut off."""
+
+    status, title, slug = 408, "Request timeout", "request-timeout"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class Conflict(AppError):
     status, title, slug = 409, "Conflict", "conflict"
 
@@ -178,6 +187,7 @@ _STATUS_SLUGS: dict[int, tuple[str, str]] = {
     404: ("Not found", "not-found"),
     405: ("Method not allowed", "method-not-allowed"),
     406: ("Not acceptable", "not-acceptable"),
+    408: ("Request timeout", "request-timeout"),
     409: ("Conflict", "conflict"),
     413: ("Payload too large", "payload-too-large"),
     415: ("Unsupported media type", "unsupported-media-type"),

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.activities.router import router as activities_router
 from app.agreements.router import router as agreements_router
 from app.api_keys.router import router as api_keys_router
+from app.auth.middleware import AuthenticationMiddleware
 from app.calendars.router import router as calendars_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
@@ -24,8 +25,10 @@ from app.errors import Conflict, RuleViolation, install_error_handlers
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
-from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.http.middleware import BodyGuardMiddleware, ReadBodyFirstMiddleware, RequestContextMiddleware
+from app.http.routes import api_routes
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.idempotency.ownership import Ownership
 from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
 from app.log.signing import load_signer
@@ -53,12 +56,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     settings: Settings = app.state.settings
-    engine = make_engine(database_url(settings), pool_size=settings.db_pool_size)
+    url = database_url(settings)
+    engine = make_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_seconds=settings.db_statement_timeout_seconds,
+        idle_in_transaction_timeout_seconds=settings.db_idle_in_transaction_timeout_seconds,
+    )
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.ownership = Ownership(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
     try:
         yield
     finally:
+        await app.state.ownership.close()
         await engine.dispose()
         app.state.sessionmaker = None
 
@@ -103,13 +114,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
+    # In-process only until the lifespan connects it (tests that bind their own sessions).
+    app.state.ownership = Ownership(None)
     app.state.log_signer = load_signer(settings)
     app.state.storage = EvidenceStorage(settings.storage_url or (settings.data_dir / "evidence").resolve().as_uri())
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DBAPIError, _data_error)
-    for router in (
+    routers = (
         health_router,
         organizations_router,
         api_keys_router,
@@ -127,18 +140,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendars_router,
         dashboard_router,
         dashboard_pages_router,
-    ):
-        app.include_router(router)
-    # Added last = outermost: request context wraps everything, then the body limit, then idempotency.
-    app.add_middleware(
-        IdempotencyMiddleware,
-        ttl_hours=settings.idempotency_ttl_hours,
-        lease_seconds=settings.idempotency_lease_seconds,
     )
+    for router in routers:
+        app.include_router(router)
+    app.state.api_routes = api_routes(routers)
+    # Added last = outermost. Request context wraps everything; the body guard refuses what the
+    # headers already condemn and bounds the body's size and pace; the caller is authenticated
+    # (and the route's role checked) before any body is read; only then is a JSON body read
+    # whole, or an upload's fingerprinted for idempotency, and the route runs.
+    app.add_middleware(IdempotencyMiddleware, ttl_hours=settings.idempotency_ttl_hours)
+    app.add_middleware(ReadBodyFirstMiddleware)
+    app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(
-        BodyLimitMiddleware,
+        BodyGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+        min_bytes_per_second=settings.body_min_bytes_per_second,
     )
     app.add_middleware(RequestContextMiddleware)
 

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import repository
 from app.auth.secrets import matches, parse_prefix
-from app.db import SessionDep
+from app.db import sessionmaker_of
 from app.errors import Forbidden, Unauthorized
 from app.models import OrganizationKind, Role
 
@@ -39,32 +40,52 @@ class Principal:
         return self.role in (Role.admin, Role.auditor)
 
 
+async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> Principal:
+    """The principal an Authorization header names, or Unauthorized.
+
+    Runs in a short transaction of its own, before anything reads the request's body: the
+    last_used_at refresh commits at once, so the key's row is never locked while a request runs
+    (a key with a stalled upload can be revoked at once), and the connection is back in the pool
+    before the request's own unit of work takes one (no request ever holds two: no pool deadlock).
+    """
+    scheme, _, secret = header.strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise Unauthorized("The Authorization header must be 'Bearer <api key>'.")
+    prefix = parse_prefix(secret)
+    async with maker() as session:
+        found = None if prefix is None else await repository.key_with_org(session, prefix)
+        if found is None or not matches(secret, found[0].secret_hash):
+            raise Unauthorized("The API key is not valid.")
+        key, org = found
+        now = datetime.now(UTC)
+        if key.revoked_at is not None:
+            raise Unauthorized("The API key has been revoked.")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise Unauthorized("The API key has expired.")
+        if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
+            await repository.touch(session, key, now)
+            await session.commit()
+    return Principal(key_id=key.id, org_id=org.id, org_kind=OrganizationKind(org.kind), role=Role(key.role))
+
+
 async def optional_principal(
     request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],  # noqa: ARG001 - documents the scheme
 ) -> Principal | None:
-    """None for anonymous callers; 401 for a header that names no valid, live key."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("The Authorization header must be 'Bearer <api key>'.")
-    secret = credentials.credentials
-    prefix = parse_prefix(secret)
-    found = None if prefix is None else await repository.key_with_org(session, prefix)
-    if found is None or not matches(secret, found[0].secret_hash):
-        raise Unauthorized("The API key is not valid.")
-    key, org = found
-    now = datetime.now(UTC)
-    if key.revoked_at is not None:
-        raise Unauthorized("The API key has been revoked.")
-    if key.expires_at is not None and key.expires_at <= now:
-        raise Unauthorized("The API key has expired.")
-    if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
-        await repository.touch(session, key, now)
-    request.state.organization_id = str(org.id)
-    return Principal(key_id=key.id, org_id=org.id, org_kind=OrganizationKind(org.kind), role=Role(key.role))
+    """None for anonymous callers; 401 for a header that names no valid, live key.
+
+    The AuthenticationMiddleware has resolved the header before the body was read; this only
+    hands its answer to the route (and resolves it here when a request did not pass through it).
+    """
+    state = request.state
+    if not hasattr(state, "principal"):
+        header = request.headers.get("authorization")
+        state.principal = None if header is None else await authenticate(sessionmaker_of(request), header)
+    principal: Principal | None = state.principal
+    if principal is not None:
+        state.organization_id = str(principal.org_id)
+    return principal
 
 
 async def required_principal(

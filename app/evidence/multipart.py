@@ -3,29 +3,18 @@
 python-multipart's MultipartParser calls back synchronously for every piece of every part; the
 callbacks only collect, and the async methods below pull request chunks until what is asked for
 (the file part's next bytes, or the end of the body) is there. The file part is never held whole:
-at most one request chunk of it waits here at a time.
+at most one request chunk of it waits here at a time. The bounds on parts, names and headers, and
+the slicing that keeps the event loop free, are app.http.multipart's.
 """
 
 from collections.abc import AsyncIterator
 
-from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.errors import MalformedBody, PayloadTooLarge
+from app.http.multipart import MAX_FIELD_BYTES, PartLimits, boundary_of, feed
 
-# Room for every text field together; the file part has its own limit.
-MAX_FIELD_BYTES = 64 * 1024
-
-
-def boundary_of(content_type: str | None) -> bytes | None:
-    """The boundary of a multipart/form-data Content-Type, or None for any other body."""
-    if not content_type:
-        return None
-    media_type, options = parse_options_header(content_type)
-    if media_type != b"multipart/form-data":
-        return None
-    boundary = options.get(b"boundary")
-    return boundary or None
+__all__ = ["StreamedForm", "boundary_of"]
 
 
 class StreamedForm:
@@ -41,6 +30,7 @@ class StreamedForm:
         self.ended = False
         self._exhausted = False
         self._field_bytes = 0
+        self._limits = PartLimits()
         self._pending: list[bytes] = []
         # The part being parsed: its headers, then where its bytes go.
         self._headers: dict[bytes, bytes] = {}
@@ -66,6 +56,7 @@ class StreamedForm:
     # --- callbacks (synchronous, collect only) ---------------------------------------------------------
 
     def _on_part_begin(self) -> None:
+        self._limits.part_begins()
         self._headers = {}
         self._header_field.clear()
         self._header_value.clear()
@@ -74,9 +65,11 @@ class StreamedForm:
         self._in_file = False
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._limits.header_grows(end - start)
         self._header_field += data[start:end]
 
     def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._limits.header_grows(end - start)
         self._header_value += data[start:end]
 
     def _on_header_end(self) -> None:
@@ -87,6 +80,7 @@ class StreamedForm:
     def _on_headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         name = options.get(b"name")
+        self._limits.check_name(name)
         self._name = name.decode("utf-8", "replace") if name is not None else None
         if self._name == self._file_field and b"filename" in options:
             if self.has_file:
@@ -129,10 +123,7 @@ class StreamedForm:
             except StopAsyncIteration:
                 break
             if chunk:
-                try:
-                    self._parser.write(chunk)
-                except MultipartParseError as exc:
-                    raise MalformedBody("The request body is not valid multipart/form-data.") from exc
+                await feed(self._parser, chunk)
                 return
         self._exhausted = True
         self._parser.finalize()

@@ -13,6 +13,7 @@ from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
+from app.db import release_connection
 from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from app.evidence import repository
 from app.evidence.multipart import StreamedForm
@@ -134,13 +135,16 @@ async def upload_evidence(
 ) -> EvidenceDocument:
     """Store a multipart upload read as it arrives (`body` None: not a multipart body at all).
 
-    Who may upload is judged before any of the body is read; the file part's type from its first
-    bytes (415 at once); its bytes go to a temporary object while hashed, and only once the whole
-    form is read and every field holds is that object moved to its content address.
+    Who may upload is judged before any of the body is read; then the session gives its
+    connection back, so none is held while the client sends. The file part's type is judged from
+    its first bytes (415 at once); its bytes go to a temporary object while hashed, and only once
+    the whole form is read does the unit of work resume, check every field and move the object to
+    its content address.
     """
     agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         raise Forbidden("Only the signatory's editors and the contributors of listed participants may upload evidence.")
+    await release_connection(session)
     if body is None or not await body.until_file_or_end():
         fields = await body.finish() if body is not None else {}
         _validate_form(fields, has_file=False)

@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: request id and access log (outermost), then the request body limit."""
+"""Pure ASGI middleware: request id and access log (outermost), then the guards on request bodies."""
 
+import asyncio
 import json
 import logging
 import re
@@ -9,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE
+from app.errors import PROBLEM_MEDIA_TYPE, AppError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from app.http.routes import matched_route, takes_files
 
 access_logger = logging.getLogger("pacta.access")
 error_logger = logging.getLogger("pacta.errors")
@@ -89,50 +90,88 @@ class RequestContextMiddleware:
             )
 
 
-class BodyLimitMiddleware:
-    """413 as soon as a body passes its limit, without reading the rest.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    Multipart uploads may reach PACTA_MAX_UPLOAD_BYTES (plus room for the form's other parts);
-    everything else PACTA_MAX_BODY_BYTES.
+
+class BodyGuardMiddleware:
+    """Bounds every request body by route, size and pace, before and while it is read.
+
+    - Multipart bodies go only to routes that take files (415 at once elsewhere); those routes
+      may receive PACTA_MAX_UPLOAD_BYTES (plus room for the form's other parts), every other
+      route PACTA_MAX_BODY_BYTES. A declared Content-Length over the limit is refused before a
+      byte is read; a chunked body as soon as it passes the limit.
+    - A body must keep arriving: no wait for the next chunk may pass PACTA_BODY_TIMEOUT_SECONDS,
+      and past that grace period it must average PACTA_BODY_MIN_BYTES_PER_SECOND. Otherwise 408
+      and the connection is closed, so a stalled client holds nothing but its socket.
+
+    Whoever reads the body (a route, the idempotency middleware) sees the refusal as an AppError
+    raised by `receive`; one that escapes the app is answered here.
     """
 
     MULTIPART_OVERHEAD = 64 * 1024
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        timeout_seconds: float,
+        min_bytes_per_second: float,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.timeout = timeout_seconds
+        self.min_rate = min_bytes_per_second
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        multipart = headers.get("content-type", "").lower().startswith("multipart/form-data")
-        limit = self.max_upload_bytes + self.MULTIPART_OVERHEAD if multipart else self.max_body_bytes
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await send_problem(
-                scope,
-                send,
-                413,
-                "Payload too large",
-                "payload-too-large",
-                f"The request body may hold at most {limit} bytes.",
+        route = matched_route(scope)
+        uploads = takes_files(route)
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if route is not None and not uploads and media_type.startswith("multipart/"):
+            await send_app_error(
+                scope, send, UnsupportedMediaType("This endpoint takes application/json, not multipart bodies.")
             )
             return
+        limit = self.max_upload_bytes + self.MULTIPART_OVERHEAD if uploads else self.max_body_bytes
+        too_large = PayloadTooLarge(f"The request body may hold at most {limit} bytes.")
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await send_app_error(scope, send, too_large)
+            return
+        started = time.monotonic()
         received = 0
-        exceeded = response_started = False
-        detail = f"The request body may hold at most {limit} bytes."
+        refused: AppError | None = None
+        response_started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
+        async def guarded_receive() -> Message:
+            nonlocal received, refused
+            if refused is not None:
+                raise refused
+            # The next chunk must come within the stall timeout, and soon enough that the body
+            # as a whole keeps the minimum pace once the grace period (the same timeout) is over.
+            budget = started + self.timeout + received / self.min_rate - time.monotonic()
+            wait = min(self.timeout, budget)
+            try:
+                if wait <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(receive(), wait)
+            except TimeoutError:
+                refused = RequestTimeout(
+                    f"The request body arrived too slowly (a pause of {self.timeout:g} s, or under "
+                    f"{self.min_rate:g} bytes per second); nothing was kept."
+                )
+                raise refused from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    exceeded = True
-                    raise HTTPException(413, detail)
+                    refused = too_large
+                    raise refused
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -141,13 +180,60 @@ class BodyLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except HTTPException:
-            # A body read by a middleware (idempotency spools it) rather than by a route escapes the
-            # app's exception handlers: answer the 413 here instead of letting it become a 500.
-            if not exceeded or response_started:
+            await self.app(scope, guarded_receive, tracking_send)
+        except AppError as exc:
+            # Raised by guarded_receive under a middleware that read the body (the app's own
+            # handlers answer those raised inside a route).
+            if exc is not refused or response_started:
                 raise
-            await send_problem(scope, send, 413, "Payload too large", "payload-too-large", detail)
+            await send_app_error(scope, send, exc)
+
+
+class ReadBodyFirstMiddleware:
+    """Reads a JSON-sized body whole before the route runs (after authentication, inside the
+    body guard), so no route, dependency or unit of work can be waiting on the client while it
+    holds a database connection. Upload routes stream their body themselves instead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS or takes_files(matched_route(scope)):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                # After the body, wait for the client to go away, as the server's own receive does.
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def send_app_error(scope: Scope, send: Send, exc: AppError) -> None:
+    """An AppError answered by middleware, outside the app's exception handlers."""
+    await send_problem(
+        scope,
+        send,
+        exc.status,
+        exc.title,
+        exc.slug,
+        exc.detail,
+        headers=[(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in exc.headers.items()],
+    )
 
 
 async def send_problem(

@@ -1,8 +1,15 @@
 """Replays the stored response of a POST retried with the same Idempotency-Key.
 
 Same key and same body: the stored response, with `Idempotent-Replayed: true`. Same key and a
-different body: 422. Same key while the first request runs: 409. Keys are scoped to the API key
-that sent them and kept for PACTA_IDEMPOTENCY_TTL_HOURS (at least 24 h).
+different body: 422. Same key while the first request runs: 409. Keys are scoped to the id of the
+API key that sent them (however its header is spelled) and kept for PACTA_IDEMPOTENCY_TTL_HOURS
+(at least 24 h). The caller is authenticated before this runs (AuthenticationMiddleware), so a
+bogus key is refused before any body is read and leaves no record.
+
+"The same body" is the same bytes, except for multipart forms: there it is the same fields and
+the same file contents (app.http.multipart.FormDigest), since every client picks a new boundary
+for each attempt. A request in flight is owned by a live database connection (ownership.py): if
+its process dies, a retry takes it over as soon as the service is back.
 
 The record moves in_flight -> committed -> done. "committed" is written by the request's own
 transaction (see app.db.get_session), so if a process dies after the write committed but before
@@ -21,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import repository as auth_repository
-from app.auth.secrets import matches, parse_prefix
+from app.auth.dependencies import Principal
 from app.db import unit_of_work
 from app.http.middleware import send_problem
+from app.http.multipart import FormDigest, boundary_of
 from app.idempotency import repository
+from app.idempotency.ownership import Ownership, lock_id
 from app.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -55,21 +63,24 @@ async def claim(
     key: str,
     request_hash: str,
     ttl: timedelta,
-    lease: timedelta,
+    owned: bool,
 ) -> Claim:
+    """What to do with a request; `owned`: this request holds the key's ownership lock, so an
+    in-flight record found now belongs to a request that died with its process."""
     now = datetime.now(UTC)
     async with unit_of_work(maker) as session:
         await repository.purge_expired(session, before=now - ttl)
-        if await repository.try_insert(session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease):
+        if owned and await repository.try_insert(session, scope=scope, key=key, request_hash=request_hash, now=now):
             return Claim(Outcome.claimed)
         record = await repository.lock(session, scope=scope, key=key)
-        if record is None or record.created_at < now - ttl:
+        expired = record is not None and record.created_at < now - ttl
+        if record is None or expired:
+            if not owned:
+                return Claim(Outcome.in_flight)
             if record is None:
-                await repository.try_insert(
-                    session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease
-                )
+                await repository.try_insert(session, scope=scope, key=key, request_hash=request_hash, now=now)
             else:
-                await repository.reclaim(session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease)
+                await repository.reclaim(session, scope=scope, key=key, request_hash=request_hash, now=now)
             return Claim(Outcome.claimed)
         if record.request_hash != request_hash:
             return Claim(Outcome.mismatch)
@@ -77,18 +88,17 @@ async def claim(
             return Claim(Outcome.replay, record)
         if record.state == "committed":
             return Claim(Outcome.lost_response)
-        if record.locked_until > now:
+        if not owned:
             return Claim(Outcome.in_flight)
-        # The process that held it died before anything committed: take it over.
-        await repository.reclaim(session, scope=scope, key=key, request_hash=request_hash, now=now, lease=lease)
+        # Nobody holds the key: the request that wrote this died before anything committed.
+        await repository.reclaim(session, scope=scope, key=key, request_hash=request_hash, now=now)
         return Claim(Outcome.claimed)
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, *, ttl_hours: int, lease_seconds: int) -> None:
+    def __init__(self, app: ASGIApp, *, ttl_hours: int) -> None:
         self.app = app
         self.ttl = timedelta(hours=ttl_hours)
-        self.lease = timedelta(seconds=lease_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -96,8 +106,8 @@ class IdempotencyMiddleware:
             return
         headers = Headers(scope=scope)
         key = headers.get("idempotency-key")
-        credential = headers.get("authorization")
-        if key is None or credential is None:
+        principal: Principal | None = scope.get("state", {}).get("principal")
+        if key is None or principal is None:
             await self.app(scope, receive, send)
             return
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -110,14 +120,18 @@ class IdempotencyMiddleware:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
             )
             return
-        owner = hashlib.sha256(credential.removeprefix("Bearer ").strip().encode()).hexdigest()
+        owner = str(principal.key_id)
 
-        # Spool the body to disk past 1 MiB while hashing it: uploads keep memory flat.
+        # Spool the body to disk past 1 MiB while fingerprinting it: uploads keep memory flat.
+        # No database connection is held meanwhile (the record is claimed once the body is in).
+        content_type = headers.get("content-type", "")
+        boundary = boundary_of(content_type)
+        form = FormDigest(boundary) if boundary is not None else None
         digest = hashlib.sha256()
         digest.update(
             f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n".encode()
         )
-        digest.update(headers.get("content-type", "").encode() + b"\n")
+        digest.update((content_type if form is None else "multipart/form-data").encode() + b"\n")
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed below
         try:
             while True:
@@ -125,17 +139,44 @@ class IdempotencyMiddleware:
                 if message["type"] == "http.disconnect":
                     return
                 chunk = message.get("body", b"")
-                digest.update(chunk)
+                if form is not None:
+                    await form.write(chunk)
+                else:
+                    digest.update(chunk)
                 spool.write(chunk)
                 if not message.get("more_body", False):
                     break
-            await self._handle(scope, send, spool, owner=owner, key=key, request_hash=digest.hexdigest())
+            if form is not None:
+                digest.update(form.hexdigest().encode())
+            request_hash = digest.hexdigest()
+            await self._handle(scope, send, spool, owner=owner, key=key, request_hash=request_hash)
         finally:
             spool.close()
 
     async def _handle(self, scope: Scope, send: Send, spool: Any, *, owner: str, key: str, request_hash: str) -> None:
-        maker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
-        result = await claim(maker, scope=owner, key=key, request_hash=request_hash, ttl=self.ttl, lease=self.lease)
+        state = scope["app"].state
+        maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        ownership: Ownership = state.ownership
+        lock = lock_id(owner, key)
+        owned = await ownership.acquire(lock)
+        try:
+            result = await claim(maker, scope=owner, key=key, request_hash=request_hash, ttl=self.ttl, owned=owned)
+            await self._answer(scope, send, spool, result, maker=maker, owner=owner, key=key)
+        finally:
+            if owned:
+                await ownership.release(lock)
+
+    async def _answer(
+        self,
+        scope: Scope,
+        send: Send,
+        spool: Any,
+        result: Claim,
+        *,
+        maker: async_sessionmaker[AsyncSession],
+        owner: str,
+        key: str,
+    ) -> None:
         if result.outcome is Outcome.mismatch:
             await send_problem(
                 scope,
@@ -169,18 +210,6 @@ class IdempotencyMiddleware:
             return
         if result.outcome is Outcome.replay:
             assert result.record is not None
-            if not await _credential_alive(maker, scope):
-                # A revoked or expired key gets no stored answer either.
-                await send_problem(
-                    scope,
-                    send,
-                    401,
-                    "Authentication required",
-                    "unauthorized",
-                    "The API key is not valid.",
-                    headers=[(b"www-authenticate", b'Bearer realm="pacta"')],
-                )
-                return
             await _replay(send, result.record)
             return
 
@@ -222,19 +251,6 @@ def _no_store(start: Message) -> bool:
     return any(
         name.lower() == b"cache-control" and b"no-store" in value.lower() for name, value in start.get("headers", [])
     )
-
-
-async def _credential_alive(maker: async_sessionmaker[AsyncSession], scope: Scope) -> bool:
-    header = Headers(scope=scope).get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    prefix = parse_prefix(secret.strip()) if scheme.lower() == "bearer" else None
-    if prefix is None:
-        return False
-    async with maker() as session:
-        found = await auth_repository.key_with_org(session, prefix)
-    if found is None or not matches(secret.strip(), found[0].secret_hash) or found[0].revoked_at is not None:
-        return False
-    return found[0].expires_at is None or found[0].expires_at > datetime.now(UTC)
 
 
 def _replaying_receive(spool: Any) -> Receive:

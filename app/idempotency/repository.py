@@ -1,6 +1,6 @@
 """SQL for idempotency records."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text, update
@@ -18,7 +18,6 @@ async def try_insert(
     key: str,
     request_hash: str,
     now: datetime,
-    lease: timedelta,
 ) -> bool:
     result = await session.execute(
         insert(IdempotencyRecord)
@@ -28,7 +27,9 @@ async def try_insert(
             request_hash=request_hash,
             state="in_flight",
             created_at=now,
-            locked_until=now + lease,
+            # Ownership is an advisory lock now (app.idempotency.ownership); the column keeps
+            # when the record was last claimed.
+            locked_until=now,
         )
         .on_conflict_do_nothing()
         .returning(col(IdempotencyRecord.key))
@@ -53,7 +54,6 @@ async def reclaim(
     key: str,
     request_hash: str,
     now: datetime,
-    lease: timedelta,
 ) -> None:
     await session.execute(
         update(IdempotencyRecord)
@@ -62,7 +62,7 @@ async def reclaim(
             request_hash=request_hash,
             state="in_flight",
             created_at=now,
-            locked_until=now + lease,
+            locked_until=now,
             response_status=None,
             response_headers=None,
             response_body=None,

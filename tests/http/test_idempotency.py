@@ -2,27 +2,60 @@
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx2
+import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth.secrets import parse_prefix
+from app.idempotency.ownership import Ownership, lock_id
+from app.main import create_app
 from app.models import Role
 from tests.conftest import MakeKey, bearer
+from tests.conftest import test_settings as settings_with
 from tests.http.test_problems import assert_problem, count_rows, new_org_body, snapshot
 
 PATH = "/v1/organizations"
+
+
+@pytest.fixture
+async def app(sessionmaker: async_sessionmaker[AsyncSession], database_url: str) -> AsyncIterator[FastAPI]:
+    """The conftest app, with requests in flight owned through advisory locks as in a server."""
+    application = create_app(settings_with())
+    application.state.sessionmaker = sessionmaker
+    application.state.ownership = Ownership(database_url)
+    yield application
+    await application.state.ownership.close()
+
+
+@asynccontextmanager
+async def owned_elsewhere(database_url: str, scope: str, key: str) -> AsyncIterator[asyncpg.Connection]:
+    """Another process carrying out the request: its connection holds the key's lock."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await connection.fetchval("SELECT pg_try_advisory_lock($1)", lock_id(scope, key))
+        yield connection
+    finally:
+        if not connection.is_closed():
+            await connection.close()
 
 
 def secret_of(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-def scope_of(secret: str) -> str:
-    """Keys are scoped to the API key: the record names the SHA-256 of the bearer secret."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+async def scope_of(session: AsyncSession, secret: str) -> str:
+    """Keys are scoped to the API key: the record names the key's id."""
+    prefix = parse_prefix(secret)
+    found = (await session.execute(text("SELECT id FROM api_keys WHERE prefix = :p"), {"p": prefix})).scalar_one()
+    return str(found)
 
 
 def request_hash(body: bytes, *, content_type: str = "application/json", path: str = PATH, query: str = "") -> str:
@@ -65,7 +98,7 @@ async def insert_record(
             "CAST(:headers AS jsonb), :body)"
         ),
         {
-            "scope": scope_of(secret),
+            "scope": await scope_of(session, secret),
             "key": key,
             "hash": body_hash,
             "state": state,
@@ -87,7 +120,7 @@ async def record_of(session: AsyncSession, secret: str, key: str) -> dict[str, A
                     "SELECT state, request_hash, response_status, locked_until FROM idempotency_keys "
                     "WHERE scope = :scope AND key = :key"
                 ),
-                {"scope": scope_of(secret), "key": key},
+                {"scope": await scope_of(session, secret), "key": key},
             )
         )
         .mappings()
@@ -297,7 +330,7 @@ async def test_key_of_exactly_255_characters_is_accepted(
 
 
 async def test_request_while_the_first_is_in_flight_is_409(
-    client: httpx2.AsyncClient, admin_headers: dict[str, str], session: AsyncSession
+    client: httpx2.AsyncClient, admin_headers: dict[str, str], session: AsyncSession, database_url: str
 ) -> None:
     body = new_org_body()
     raw = encode(body)
@@ -312,7 +345,8 @@ async def test_request_while_the_first_is_in_flight_is_409(
         locked_until=now + timedelta(minutes=5),
     )
     before = await snapshot(session)
-    response = await post(client, admin_headers, "running", raw)
+    async with owned_elsewhere(database_url, await scope_of(session, secret_of(admin_headers)), "running"):
+        response = await post(client, admin_headers, "running", raw)
     problem = assert_problem(response, 409, "idempotency-in-flight")
     assert "idempotent-replayed" not in response.headers
     assert "retry" in problem["detail"].lower()
@@ -367,9 +401,11 @@ async def test_write_committed_but_response_lost_is_409_and_not_repeated(
     assert record["state"] == "committed"
 
 
-async def test_in_flight_record_whose_lease_expired_is_taken_over(
-    client: httpx2.AsyncClient, admin_headers: dict[str, str], session: AsyncSession
+async def test_in_flight_record_whose_owner_died_is_taken_over_at_once(
+    client: httpx2.AsyncClient, admin_headers: dict[str, str], session: AsyncSession, database_url: str
 ) -> None:
+    """No lease to wait out: while the owner's connection lives a retry is 409, and the moment it
+    is gone (the process was killed) the very next retry carries the request out."""
     body = new_org_body()
     raw = encode(body)
     now = datetime.now(UTC)
@@ -379,10 +415,18 @@ async def test_in_flight_record_whose_lease_expired_is_taken_over(
         key="abandoned",
         body_hash=request_hash(raw),
         state="in_flight",
-        created_at=now - timedelta(minutes=30),
-        locked_until=now - timedelta(minutes=1),
+        created_at=now,
+        locked_until=now,
     )
-    response = await post(client, admin_headers, "abandoned", raw)
+    scope = await scope_of(session, secret_of(admin_headers))
+    async with owned_elsewhere(database_url, scope, "abandoned") as owner:
+        waiting = await post(client, admin_headers, "abandoned", raw)
+        assert_problem(waiting, 409, "idempotency-in-flight")
+        owner.terminate()  # the owning process dies: its socket closes, PostgreSQL drops its locks
+        for _ in range(50):
+            response = await post(client, admin_headers, "abandoned", raw)
+            if response.status_code != 409:
+                break
     assert response.status_code == 201, response.text
     assert "idempotent-replayed" not in response.headers
     assert await orgs_named(session, body["name"]) == 1
@@ -394,6 +438,32 @@ async def test_in_flight_record_whose_lease_expired_is_taken_over(
     replay = await post(client, admin_headers, "abandoned", raw)
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json()["id"] == response.json()["id"]
+
+
+async def test_the_scope_is_the_key_however_the_header_is_spelled(
+    client: httpx2.AsyncClient, admin_headers: dict[str, str], session: AsyncSession
+) -> None:
+    body = new_org_body()
+    raw = encode(body)
+    first = await post(client, admin_headers, "spelling", raw)
+    assert first.status_code == 201, first.text
+    for spelling in ("bearer ", "BEARER  "):
+        retry = await post(client, {"Authorization": spelling + secret_of(admin_headers)}, "spelling", raw)
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert retry.json()["id"] == first.json()["id"]
+    assert await orgs_named(session, body["name"]) == 1
+
+
+async def test_a_bogus_key_is_refused_without_storing_a_record(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    before = await count_rows(session, "idempotency_keys")
+    for _ in range(2):
+        refused = await post(client, {"Authorization": "Bearer pacta_0123456789ab_nope"}, "bogus", encode({}))
+        assert_problem(refused, 401, "unauthorized")
+        assert "idempotent-replayed" not in refused.headers
+    assert await count_rows(session, "idempotency_keys") == before
 
 
 # Retention -------------------------------------------------------------------------------------

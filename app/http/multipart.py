@@ -1,0 +1,141 @@
+"""Bounds on multipart/form-data parsing, shared by every parser of a form in the service.
+
+python-multipart calls back synchronously for each piece of each part. A body of tiny parts makes
+that work per byte large, so: at most MAX_PARTS parts and short names and headers (the framework's
+own form parser also stops at 1,000 fields and files), and the bytes are fed in slices with a
+yield to the event loop between them, so no request's parsing holds up the others for long.
+"""
+
+import asyncio
+import hashlib
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from app.errors import MalformedBody, PayloadTooLarge
+
+MAX_PARTS = 1000
+MAX_NAME_BYTES = 100
+MAX_PART_HEADER_BYTES = 8 * 1024
+# Room for every text field together; file parts have their own limit.
+MAX_FIELD_BYTES = 64 * 1024
+# At most this much is parsed between two yields to the event loop.
+FEED_SLICE = 16 * 1024
+
+
+class TooManyParts(PayloadTooLarge):
+    slug = "too-many-parts"
+
+
+def boundary_of(content_type: str | None) -> bytes | None:
+    """The boundary of a multipart/form-data Content-Type, or None for any other body."""
+    if not content_type:
+        return None
+    media_type, options = parse_options_header(content_type)
+    if media_type != b"multipart/form-data":
+        return None
+    boundary = options.get(b"boundary")
+    return boundary or None
+
+
+async def feed(parser: MultipartParser, chunk: bytes) -> None:
+    """Parse a chunk in slices, letting other requests run between them; a broken body is a 400."""
+    view = memoryview(chunk)
+    for start in range(0, len(chunk), FEED_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        try:
+            parser.write(bytes(view[start : start + FEED_SLICE]))
+        except MultipartParseError as exc:
+            raise MalformedBody("The request body is not valid multipart/form-data.") from exc
+
+
+class PartLimits:
+    """Counts parts and the size of their headers and names; raises as soon as one is exceeded."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.header_bytes = 0
+
+    def part_begins(self) -> None:
+        self.parts += 1
+        self.header_bytes = 0
+        if self.parts > MAX_PARTS:
+            raise TooManyParts(f"A form may have at most {MAX_PARTS} parts.")
+
+    def header_grows(self, size: int) -> None:
+        self.header_bytes += size
+        if self.header_bytes > MAX_PART_HEADER_BYTES:
+            raise PayloadTooLarge(f"A form part's headers may hold at most {MAX_PART_HEADER_BYTES} bytes.")
+
+    @staticmethod
+    def check_name(name: bytes | None) -> None:
+        if name is not None and len(name) > MAX_NAME_BYTES:
+            raise PayloadTooLarge(f"A form field's name may hold at most {MAX_NAME_BYTES} bytes.")
+
+
+class FormDigest:
+    """A fingerprint of a form that does not depend on its boundary: each part's name, filename
+    and the SHA-256 of its content, sorted. Two encodings of one form (a retry by another client,
+    which picks a new boundary) give the same digest."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self._limits = PartLimits()
+        self._parts: list[bytes] = []
+        self._headers: dict[bytes, bytes] = {}
+        self._field = bytearray()
+        self._value = bytearray()
+        self._content = hashlib.sha256()
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+            },
+        )
+
+    def _on_part_begin(self) -> None:
+        self._limits.part_begins()
+        self._headers = {}
+        self._content = hashlib.sha256()
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._limits.header_grows(end - start)
+        self._field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._limits.header_grows(end - start)
+        self._value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers[bytes(self._field).lower()] = bytes(self._value)
+        self._field.clear()
+        self._value.clear()
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        self._content.update(data[start:end])
+
+    def _on_part_end(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name")
+        self._limits.check_name(name)
+        filename = options.get(b"filename")
+        self._parts.append(
+            b"\0".join(
+                [name or b"", b"" if filename is None else b"file:" + filename, self._content.hexdigest().encode()]
+            )
+        )
+
+    async def write(self, chunk: bytes) -> None:
+        await feed(self._parser, chunk)
+
+    def hexdigest(self) -> str:
+        self._parser.finalize()
+        digest = hashlib.sha256()
+        for part in sorted(self._parts):
+            digest.update(hashlib.sha256(part).digest())
+        return digest.hexdigest()
