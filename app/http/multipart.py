@@ -20,7 +20,7 @@ MAX_PART_HEADER_BYTES = 8 * 1024
 # Room for every text field together; file parts have their own limit.
 MAX_FIELD_BYTES = 64 * 1024
 # At most this much is parsed between two yields to the event loop.
-FEED_SLICE = 16 * 1024
+FEED_SLICE = 8 * 1024
 
 
 class TooManyParts(PayloadTooLarge):
