@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check fmt openapi migrate bench install clean
+.PHONY: run test check fmt openapi migrate bench bench-hostile install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ migrate: $(VENV)/.installed-run
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+## Slow and hostile clients (issue 9): reads under stalled uploads, part floods, kill -9 under write load.
+bench-hostile: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.hostile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
