@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.dependencies import Principal, admin_principal, authenticate, required_principal
+from app.auth.dependencies import (
+    Principal,
+    admin_principal,
+    authenticate,
+    optional_principal,
+    required_principal,
+)
 from app.errors import AppError, Forbidden, Unauthorized
 from app.http.middleware import send_app_error
 from app.http.routes import Needs, matched_route, needs
@@ -29,6 +35,13 @@ class AuthenticationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        required = needs(
+            matched_route(scope), optional=optional_principal, key=required_principal, admin=admin_principal
+        )
+        if required is Needs.nothing:
+            # Health checks, pages, feeds with their own tokens, unknown paths: no key is looked at.
+            await self.app(scope, receive, send)
+            return
         state: dict[str, Any] = scope.setdefault("state", {})
         header = Headers(scope=scope).get("authorization")
         principal: Principal | None = None
@@ -37,8 +50,7 @@ class AuthenticationMiddleware:
                 maker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
                 principal = await authenticate(maker, header)
                 state["organization_id"] = str(principal.org_id)
-            required = needs(matched_route(scope), key=required_principal, admin=admin_principal)
-            if required is not Needs.nothing and principal is None:
+            if required in (Needs.key, Needs.admin) and principal is None:
                 raise Unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <api key>'.")
             if required is Needs.admin and principal is not None and not principal.is_admin:
                 raise Forbidden("Only an admin key of the platform organization may do this.")

@@ -24,7 +24,8 @@ def api_routes(routers: Iterable[APIRouter]) -> tuple[APIRoute, ...]:
 
 
 class Needs(Enum):
-    nothing = "nothing"
+    nothing = "nothing"  # the route never asks who is calling
+    optional = "optional"  # it serves anonymous callers and keys alike
     key = "key"
     admin = "admin"
 
@@ -56,8 +57,10 @@ def takes_files(route: APIRoute | None) -> bool:
 _NEEDS = "_pacta_needs"
 
 
-def needs(route: APIRoute | None, *, key: Callable[..., Any], admin: Callable[..., Any]) -> Needs:
-    """Whether the route's dependencies require a key (`key`) or an admin key (`admin`)."""
+def needs(
+    route: APIRoute | None, *, optional: Callable[..., Any], key: Callable[..., Any], admin: Callable[..., Any]
+) -> Needs:
+    """Which of the principal dependencies (`optional`, `key`, `admin`) the route's asks for."""
     if route is None:
         return Needs.nothing
     cached: Needs | None = getattr(route, _NEEDS, None)
@@ -71,6 +74,14 @@ def needs(route: APIRoute | None, *, key: Callable[..., Any], admin: Callable[..
             walk(sub)
 
     walk(route.dependant)
-    result = Needs.admin if admin in calls else Needs.key if key in calls else Needs.nothing
+    result = (
+        Needs.admin
+        if admin in calls
+        else Needs.key
+        if key in calls
+        else Needs.optional
+        if optional in calls
+        else Needs.nothing
+    )
     setattr(route, _NEEDS, result)  # the answer lives and dies with the route
     return result

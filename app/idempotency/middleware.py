@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.dependencies import Principal
 from app.db import unit_of_work
-from app.http.middleware import send_problem
+from app.errors import AppError
+from app.http.middleware import send_app_error, send_problem
 from app.http.multipart import FormDigest, boundary_of
 from app.idempotency import repository
 from app.idempotency.ownership import Ownership, lock_id
@@ -140,14 +141,22 @@ class IdempotencyMiddleware:
                     return
                 chunk = message.get("body", b"")
                 if form is not None:
-                    await form.write(chunk)
+                    try:
+                        await form.write(chunk)
+                    except AppError as exc:  # too many parts, a broken form: outside the app's handlers
+                        await send_app_error(scope, send, exc)
+                        return
                 else:
                     digest.update(chunk)
                 spool.write(chunk)
                 if not message.get("more_body", False):
                     break
             if form is not None:
-                digest.update(form.hexdigest().encode())
+                try:
+                    digest.update(form.hexdigest().encode())
+                except AppError as exc:
+                    await send_app_error(scope, send, exc)
+                    return
             request_hash = digest.hexdigest()
             await self._handle(scope, send, spool, owner=owner, key=key, request_hash=request_hash)
         finally:

@@ -227,6 +227,11 @@ async def test_multipart_where_no_route_takes_files_is_415_at_once(app: FastAPI,
         assert exchange.receives == 0
 
 
+async def test_routes_that_never_ask_who_calls_ignore_the_authorization_header(app: FastAPI) -> None:
+    exchange = await drive(app, "GET", "/healthz", {"authorization": "Bearer pacta_0123456789ab_nope"}, [])
+    assert exchange.status == 200
+
+
 async def test_the_upload_limit_is_for_upload_routes_only(app: FastAPI, admin_headers: dict[str, str]) -> None:
     """A JSON route never takes more than PACTA_MAX_BODY_BYTES, whatever the Content-Type says."""
     size = 2 * 1024 * 1024
@@ -312,8 +317,9 @@ async def test_a_body_slower_than_the_minimum_pace_is_cut_off_with_408(
 # --- multipart: bounded, and parsed without holding up other requests ------------------------------------
 
 
+@pytest.mark.parametrize("idempotent", [False, True], ids=["plain", "idempotency-key"])
 async def test_a_flood_of_empty_parts_is_refused_after_a_thousand(
-    app: FastAPI, world: World, agreement: dict[str, Any]
+    app: FastAPI, world: World, agreement: dict[str, Any], idempotent: bool
 ) -> None:
     body = empty_parts("f", 40_000)
     headers = {
@@ -321,6 +327,8 @@ async def test_a_flood_of_empty_parts_is_refused_after_a_thousand(
         "content-type": "multipart/form-data; boundary=f",
         "content-length": str(len(body)),
     }
+    if idempotent:
+        headers["idempotency-key"] = "flood"
     exchange = await drive(app, "POST", evidence(agreement), headers, in_chunks(body))
     assert exchange.status == 413
     assert exchange.problem()["type"] == "/problems/too-many-parts"
