@@ -149,10 +149,15 @@ class BodyGuardMiddleware:
         refused: AppError | None = None
         response_started = False
 
+        complete = False
+
         async def guarded_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refused, complete
             if refused is not None:
                 raise refused
+            if complete:
+                # The body is in; what follows is a wait for the client to leave, never timed.
+                return await receive()
             # The next chunk must come within the stall timeout, and soon enough that the body
             # as a whole keeps the minimum pace once the grace period (the same timeout) is over.
             budget = started + self.timeout + received / self.min_rate - time.monotonic()
@@ -172,6 +177,7 @@ class BodyGuardMiddleware:
                 if received > limit:
                     refused = too_large
                     raise refused
+                complete = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -14,8 +14,9 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
+from app.http.middleware import BodyGuardMiddleware
 from app.main import create_app
 from app.models import Role
 from tests.agreements.factories import TODAY, World, count, create_agreement, iso, make_world, pin_today
@@ -443,3 +444,33 @@ async def test_a_revoked_key_gets_no_replay(
     assert revoked.status_code == 204
     again = await client.post(ORGS, content=raw, headers=headers)
     assert again.status_code == 401
+
+
+async def test_once_the_body_is_in_waiting_for_the_client_to_leave_is_not_timed() -> None:
+    """Streamed responses listen for the disconnect on `receive`: that wait must never turn
+    into a 408 in the middle of a long answer."""
+    sent: list[Message] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        assert (await receive())["body"] == b"{}"
+        assert (await receive())["type"] == "http.disconnect"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    messages = [{"type": "http.request", "body": b"{}", "more_body": False}, {"type": "http.disconnect"}]
+
+    async def receive() -> Message:
+        message = messages.pop(0)
+        if message["type"] == "http.disconnect":
+            await asyncio.sleep(0.5)
+        return message
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    guard = BodyGuardMiddleware(
+        inner, max_body_bytes=1024, max_upload_bytes=1024, timeout_seconds=0.1, min_bytes_per_second=1
+    )
+    app_state = type("AppState", (), {"state": type("State", (), {"api_routes": ()})()})()
+    await guard({"type": "http", "method": "POST", "headers": [], "app": app_state}, receive, send)
+    assert sent[0]["status"] == 200
