@@ -5,11 +5,15 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv/pacta
 RUN python -m venv /opt/venv
+# Exactly the locked files (`make lock`), checked against their hashes: the same image every day.
+COPY requirements/main.txt ./requirements/main.txt
+RUN /opt/venv/bin/pip install --require-hashes -r requirements/main.txt
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY migrations ./migrations
 # Editable install: the migrations folder stays beside the package, where `pacta migrate` finds it.
-RUN /opt/venv/bin/pip install -e .
+# No dependencies and no build isolation: everything, the build backend included, came from the lock.
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation -e .
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

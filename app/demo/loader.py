@@ -2,6 +2,7 @@
 
 import csv
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -97,19 +98,34 @@ async def _ensure(session: AsyncSession, data: OrganizationCreate, report: LoadR
         report.existing += 1
 
 
-async def load_demo(session: AsyncSession, *, today: date) -> LoadReport:
-    """Every Mexican municipality of the sister-city pairs, then the synthetic actors."""
+async def load_demo(
+    session: AsyncSession, *, today: date, progress: Callable[[int, int], None] | None = None
+) -> LoadReport:
+    """Every Mexican municipality of the sister-city pairs, then the synthetic actors.
+
+    `progress(done, total)` is called after each step (for the CLI's progress bar).
+    """
     report = LoadReport()
     codes = sorted({p.inegi_code for p in sister_city_pairs() if p.inegi_code})
+    total = len(codes) + len(SYNTHETIC) + 1
+    done = 0
     for code in codes:
         await _ensure(
             session,
             OrganizationCreate(name=municipality_name(code), kind=OrganizationKind.municipality, inegi_code=code),
             report,
         )
+        done += 1
+        if progress is not None:
+            progress(done, total)
     for data in SYNTHETIC:
         await _ensure(session, data, report)
+        done += 1
+        if progress is not None:
+            progress(done, total)
     await _load_agreements(session, report, today)
+    if progress is not None:
+        progress(total, total)
     return report
 
 

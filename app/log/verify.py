@@ -45,10 +45,24 @@ def _plain(document: Any) -> Any:
     return jsonable(document)
 
 
-async def _verify_tree(session: AsyncSession, report: Report) -> list[list[bytes]]:
+# Entries hashed between two progress reports: often enough for a live bar, rarely enough to cost nothing.
+PROGRESS_EVERY = 500
+
+Progress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    """The default: nobody is watching."""
+
+
+async def _verify_tree(session: AsyncSession, report: Report, progress: Progress) -> list[list[bytes]]:
     leaves: list[bytes] = []
     expected = 0
+    # The bar's total: entries now, resources added once they are counted (an estimate while appends go on).
+    estimate = await repository.size(session) if progress is not _no_progress else 0
     async for entry, document in repository.stream_entries(session):
+        if len(leaves) % PROGRESS_EVERY == 0:
+            progress(len(leaves), max(estimate, len(leaves)))
         if entry.index != expected:
             report.problems.append(f"log entry {expected} is missing (next stored index is {entry.index})")
             expected = entry.index
@@ -86,8 +100,10 @@ def _root(levels: list[list[bytes]], size: int) -> bytes:
     return merkle.range_hash(0, size, lambda node: levels[node[0]][node[1]])
 
 
-async def _verify_resources(session: AsyncSession, report: Report) -> None:
+async def _verify_resources(session: AsyncSession, report: Report, progress: Progress) -> None:
     latest = await repository.latest_entries(session)
+    total = report.entries + len(latest)
+    progress(report.entries, total)
     participants = await repository.pairs(session, AgreementParticipant, "agreement_id", "organization_id")
     cited = await repository.pairs(session, MeasurementEvidence, "measurement_id", "evidence_id")
     kinds: list[tuple[str, type[SQLModel], Callable[[Any], Any]]] = [
@@ -106,6 +122,8 @@ async def _verify_resources(session: AsyncSession, report: Report) -> None:
             key = (resource_type, str(row.id))
             present.add(key)
             report.resources += 1
+            if report.resources % PROGRESS_EVERY == 0:
+                progress(report.entries + report.resources, max(total, report.entries + report.resources))
             found = latest.get(key)
             if found is None:
                 report.problems.append(f"{resource_type} {row.id} was added outside the API (no log entry)")
@@ -158,12 +176,22 @@ def _check_checkpoint(
 
 
 async def verify_log(
-    session: AsyncSession, *, checkpoint: dict[str, Any] | None = None, trusted_key: bytes | None = None
+    session: AsyncSession,
+    *,
+    checkpoint: dict[str, Any] | None = None,
+    trusted_key: bytes | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """`trusted_key`: the log's public key; a saved checkpoint must be signed with it."""
+    """`trusted_key`: the log's public key; a saved checkpoint must be signed with it.
+
+    `progress(done, total)` counts log entries, then resources, as they are checked.
+    """
     report = Report()
-    levels = await _verify_tree(session, report)
-    await _verify_resources(session, report)
+    tick = progress or _no_progress
+    levels = await _verify_tree(session, report, tick)
+    await _verify_resources(session, report, tick)
+    done = report.entries + report.resources
+    tick(done, done)
     if checkpoint is not None:
         _check_checkpoint(checkpoint, levels, report, trusted_key=trusted_key)
     return report
