@@ -25,6 +25,7 @@ from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
 from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.http.public_url import PublicURLMiddleware
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
@@ -141,6 +142,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(RequestContextMiddleware)
+    if settings.public_url is not None:
+        # Outermost: no layer below ever sees the Host header a client sent.
+        app.add_middleware(PublicURLMiddleware, public_url=settings.public_url)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
