@@ -43,7 +43,16 @@ class PublicURLMiddleware:
             "scheme": self.scheme if scope["type"] == "http" else ("wss" if self.scheme == "https" else "ws"),
             "server": (self.server, self.port),
             "headers": headers,
-            # A reverse proxy serving Pacta under a path strips it; links must put it back.
-            "root_path": self.root_path,
         }
+        prefix = self.root_path
+        if prefix:
+            # A reverse proxy serving Pacta under a path strips it; links must put it back. ASGI's
+            # `path` includes `root_path`, which routing then takes off again.
+            path: str = scope["path"]
+            if path != prefix and not path.startswith(prefix + "/"):
+                scope["path"] = prefix + path
+                raw = scope.get("raw_path")
+                if raw is not None:
+                    scope["raw_path"] = prefix.encode("latin-1") + raw
+            scope["root_path"] = prefix
         await self.app(scope, receive, send)
