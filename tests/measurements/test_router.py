@@ -246,9 +246,12 @@ async def test_verify_a_measurement(
     assert {k: verified[k] for k in ("as_of", "value", "evidence_ids", "reported_by_org_id")} == {
         k: measurement[k] for k in ("as_of", "value", "evidence_ids", "reported_by_org_id")
     }
-    read = await get_ok(client, url_of(measurement), {})
+    read = await get_ok(client, url_of(measurement), world.headers("editor"))
     assert read.json() == verified
     assert read.headers["etag"] == response.headers["etag"]
+    # Verified, the measurement is public; its decision note, like a review note, is not.
+    public = await get_ok(client, url_of(measurement), {})
+    assert public.json() == {**verified, "decision_note": None}
     # The representation changed with the decision: a cached copy is stale.
     stale = await client.get(url_of(measurement), headers={**world.headers("participant"), "If-None-Match": '"x"'})
     assert stale.status_code == 200
