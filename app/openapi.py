@@ -97,7 +97,7 @@ def _declare_if_match_required(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "header" and parameter.get("name") == "If-Match":
             parameter["required"] = True
-            parameter["schema"] = {"type": "string", "minLength": 1, "title": "If-Match"}
+            parameter["schema"] = {"type": "string", "title": "If-Match"}
 
 
 def add_problem_responses(schema: dict[str, Any], routes: Iterable[BaseRoute] = ()) -> dict[str, Any]:

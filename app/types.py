@@ -1,16 +1,21 @@
 """Field types shared by the API schemas."""
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
 def _written_as_text(value: object) -> object:
-    """Dates and instants are ISO 8601 strings, as the schema says; pydantic's lax mode would read
-    a number as a Unix time, so a body the schema refuses would be accepted (and 0 become 1970)."""
-    if isinstance(value, int | float):
-        raise ValueError("write it as an ISO 8601 string, not a number")
+    """Dates and instants are ISO 8601 strings, as the schema says. Pydantic's lax mode reads a
+    number, or a string of digits, as a Unix time: `0.5` or `20250101` would be taken for a day in
+    1970 instead of being refused."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("write it as an ISO 8601 string (2025-01-31, 2025-01-31T10:00:00-06:00)")
     return value
 
 
