@@ -327,6 +327,8 @@ PATCH_REFUSALS = [
     # The schema says ISO 8601 text; a number was once read as a Unix time (0 became 1970-01-01).
     pytest.param({"signed_on": 0}, ["body", "signed_on"], id="day-as-number"),
     pytest.param({"signed_on": "20250101"}, ["body", "signed_on"], id="day-as-digits"),
+    # Likewise 0 or "yes" for a boolean: the schema says true or false.
+    pytest.param({"has_dispute_settlement_clause": 0}, ["body", "has_dispute_settlement_clause"], id="flag-as-number"),
 ]
 
 
