@@ -6,6 +6,7 @@ server under PACTA_DATA_DIR), also while the server runs.
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
@@ -233,6 +234,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_log_verify(args: argparse.Namespace) -> None:
     from app.log.verify import load_checkpoint, verify_log
+
+    # Each resource package registers the kind of row it logs; the app imports them all.
+    importlib.import_module("app.main")
 
     saved = None
     if args.checkpoint:

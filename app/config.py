@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.http.public_url import parse_public_url
+
 ENV_PREFIX = "PACTA_"
 # Variables with the prefix that are read by the tooling, not by the service itself.
 TOOLING_VARIABLES = frozenset({"PACTA_TEST_DATABASE_URL"})
@@ -44,6 +46,11 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="PostgreSQL idle_in_transaction_session_timeout of the pool (0: none)."
     )
     log_level: str = "INFO"
+    public_url: str | None = Field(
+        default=None,
+        description="Base of every absolute URL the service writes (Link, Location, content_url, feeds), "
+        "e.g. https://pacta.example.org. Unset: the request's own base URL.",
+    )
     storage_url: str | None = None
     log_signing_key: SecretStr | None = Field(
         default=None,
@@ -73,6 +80,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_public_url(value)
+        return value.strip().rstrip("/")
 
     @model_validator(mode="before")
     @classmethod

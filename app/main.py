@@ -26,6 +26,7 @@ from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
 from app.http.middleware import BodyGuardMiddleware, ReadBodyFirstMiddleware, RequestContextMiddleware
+from app.http.public_url import PublicURLMiddleware
 from app.http.routes import api_routes
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.idempotency.ownership import Ownership
@@ -159,11 +160,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
     app.add_middleware(RequestContextMiddleware)
+    if settings.public_url is not None:
+        # Outermost: no layer below ever sees the Host header a client sent.
+        app.add_middleware(PublicURLMiddleware, public_url=settings.public_url)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = add_problem_responses(schema)
+            app.openapi_schema = add_problem_responses(schema, app.routes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,10 +1,19 @@
-"""Post-processing of the generated OpenAPI document: every error is a documented problem."""
+"""Post-processing of the generated OpenAPI document, so that it tells the truth: who must
+authenticate, which headers are required, and the problem responses each operation can give."""
 
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
+from fastapi import routing
+from fastapi.dependencies.models import Dependant
+from starlette.routing import BaseRoute
+
+from app.auth.dependencies import optional_principal, required_principal
 from app.errors import Problem, ValidationIssue
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+BEARER = "bearer"
 
 _DESCRIPTIONS = {
     "400": "Malformed request (body that is not JSON, a bad header)",
@@ -12,6 +21,7 @@ _DESCRIPTIONS = {
     "403": "Authenticated, but this role may not do this",
     "404": "No such resource, or one the caller may not see",
     "406": "Neither application/json nor text/csv is acceptable",
+    "408": "The body arrived too slowly, or stalled",
     "409": "Conflicts with the resource's state, a duplicate, or an Idempotency-Key in flight",
     "412": "If-Match does not match the current ETag",
     "413": "Request body too large",
@@ -19,41 +29,104 @@ _DESCRIPTIONS = {
     "422": "The request breaks the schema or the domain's rules",
     "428": "If-Match is required",
     "500": "Unexpected failure (logged with the request id)",
+    "503": "Service unavailable",
 }
 
 
-def _codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
-    codes = ["401", "404", "422", "500"]
-    secured = bool(operation.get("security"))
-    if secured:
+class Access(StrEnum):
+    """What an operation asks of its caller, read from its dependencies (never declared by hand)."""
+
+    public = "public"  # no key is read at all
+    optional = "optional"  # anonymous callers are served; a key widens what is seen (a bad one is 401)
+    required = "required"  # 401 without a valid key
+
+
+def _calls(dependant: Dependant) -> Iterable[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def access_of(dependant: Dependant) -> Access:
+    calls = set(_calls(dependant))
+    if required_principal in calls:
+        return Access.required
+    if optional_principal in calls:
+        return Access.optional
+    return Access.public
+
+
+def _security(access: Access) -> list[dict[str, list[str]]]:
+    # `{}` makes a requirement optional (OpenAPI 3.1, Security Requirement Object).
+    bearer: dict[str, list[str]] = {BEARER: []}
+    if access is Access.public:
+        return []
+    return [{}, bearer] if access is Access.optional else [bearer]
+
+
+def _requires_if_match(operation: dict[str, Any]) -> bool:
+    return any(p.get("in") == "header" and p.get("name") == "If-Match" for p in operation.get("parameters", []))
+
+
+def _codes(method: str, path: str, operation: dict[str, Any], access: Access) -> list[str]:
+    codes = ["500"]
+    if access is not Access.public:
+        codes.append("401")  # a bad key is refused even where none is needed
+    if access is Access.required:
         codes.append("403")
+    if "{" in path:
+        codes.append("404")
+    if operation.get("parameters") or "requestBody" in operation:
+        codes.append("422")
     if method == "get" and "text/csv" in operation.get("responses", {}).get("200", {}).get("content", {}):
         codes.append("406")
-    if method in ("post", "patch", "put"):
-        codes += ["400", "409", "413", "415"]
-    if method in ("patch", "delete") and any(p.get("name") == "If-Match" for p in operation.get("parameters", [])):
-        codes += ["409", "412", "428"]
-    if path == "/v1/log/checkpoint":
-        codes.append("503")  # no signing key configured
-    if not path.startswith("/v1/"):
-        codes = ["500"] if path == "/healthz" else ["500", "503"]
+    if "requestBody" in operation:
+        codes += ["400", "408", "413", "415"]
+    if method in ("post", "patch", "put", "delete") and path.startswith("/v1/"):
+        codes.append("409")
+    if _requires_if_match(operation):
+        codes += ["412", "428"]
+    if path in ("/v1/log/checkpoint", "/readyz"):
+        codes.append("503")  # no signing key configured; the schema is not at the latest migration
     return sorted(set(codes))
 
 
-def add_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
+def _declare_if_match_required(operation: dict[str, Any]) -> None:
+    """The handler answers 428 without it (not FastAPI's 422), so the parameter is optional in
+    code; to clients it is required, and the document says so."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name") == "If-Match":
+            parameter["required"] = True
+            parameter["schema"] = {"type": "string", "title": "If-Match"}
+
+
+def add_problem_responses(schema: dict[str, Any], routes: Iterable[BaseRoute] = ()) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components["Problem"].pop("$defs", None)
     components["ValidationIssue"] = ValidationIssue.model_json_schema()
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
+    access = {
+        (context.path_format, method.lower()): access_of(context.dependant)
+        for context in routing.iter_route_contexts(list(routes))
+        if isinstance(context.original_route, routing.APIRoute)
+        for method in context.methods or ()
+    }
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
+            found = access.get((path, method))
+            if found is None:  # no route given: keep what FastAPI derived
+                found = Access.required if operation.get("security") else Access.public
+            operation["security"] = _security(found)
+            _declare_if_match_required(operation)
             responses = operation.setdefault("responses", {})
-            for code in _codes(method, path, operation):
-                description = _DESCRIPTIONS.get(code, "Service unavailable")
+            codes = _codes(method, path, operation, found)
+            if "422" in responses:  # FastAPI's own, pointing at the HTTPValidationError removed above
+                codes = sorted({*codes, "422"})
+            for code in codes:
                 responses[code] = {
-                    "description": description,
+                    "description": _DESCRIPTIONS[code],
                     "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                 }
             responses["default"] = {

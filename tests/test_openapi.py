@@ -6,6 +6,7 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
@@ -112,3 +113,39 @@ def test_bearer_security_scheme(schema: dict[str, Any]) -> None:
     for method, path, operation in _operations(schema):
         if path.startswith("/v1/"):
             assert {"bearer": []} in operation.get("security", []), f"{method.upper()} {path} names no bearer auth"
+
+
+def test_security_says_who_must_authenticate(schema: dict[str, Any]) -> None:
+    securities = {(m, p): op["security"] for m, p, op in _operations(schema)}
+    # Keyless probes; public reads that a key widens (a bad key is still 401); writes that need one.
+    assert securities[("get", "/healthz")] == []
+    assert securities[("get", "/v1/agreements")] == [{}, {"bearer": []}]
+    assert securities[("get", "/v1/log/checkpoint")] == [{}, {"bearer": []}]
+    assert securities[("post", "/v1/agreements")] == [{"bearer": []}]
+    assert securities[("get", "/v1/compliance/findings")] == [{"bearer": []}]
+    for method, path, operation in _operations(schema):
+        required = operation["security"] == [{"bearer": []}]
+        assert ("403" in operation["responses"]) == required, f"{method.upper()} {path}"
+        assert ("401" in operation["responses"]) == bool(operation["security"]), f"{method.upper()} {path}"
+
+
+async def test_operations_declared_open_answer_anonymous_callers_and_the_others_401(
+    client: httpx2.AsyncClient, schema: dict[str, Any]
+) -> None:
+    """What the document says, checked against the app: every GET without path ids, anonymously."""
+    for method, path, operation in _operations(schema):
+        if method != "get" or "{" in path or path.startswith("/v1/organizations"):
+            continue
+        response = await client.get(path)
+        if operation["security"] == [{"bearer": []}]:
+            assert response.status_code == 401, f"GET {path}: {response.status_code}"
+        else:
+            assert response.status_code not in (401, 403), f"GET {path}: {response.status_code}"
+
+
+def test_if_match_is_declared_required_where_428_is_possible(schema: dict[str, Any]) -> None:
+    for method, path, operation in _operations(schema):
+        headers = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "header"}
+        if "428" in operation["responses"]:
+            assert headers["If-Match"]["required"] is True, f"{method.upper()} {path}"
+        assert "If-Match" not in headers or "428" in operation["responses"], f"{method.upper()} {path}"

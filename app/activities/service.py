@@ -17,6 +17,7 @@ from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.models import Activity
@@ -254,3 +255,13 @@ async def list_activities(
     items, cursor = make_page(rows, repository.BY_START, params, lambda a: (a.starts_at, a.id))
     links = await repository.links(session, [a.id for a in items])
     return [to_read(a, links[a.id]) for a in items], cursor
+
+
+async def _logged_documents(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    """Every activity with its links, as its log entries hashed it, for `pacta log verify`."""
+    activities = await log_registry.rows(session, Activity)
+    links = await repository.links(session, [a.id for a in activities])
+    return [(a.id, document_of(a, links[a.id])) for a in activities]
+
+
+log_registry.register(RESOURCE, _logged_documents)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.models.agreements import AgreementStatus, CounterpartKind, Instrument, RegistrationStatus, SubjectArea
 from app.types import Day
@@ -40,7 +40,7 @@ class AgreementFacts(BaseModel):
         default_factory=list, max_length=100, description="Organizations allowed to contribute evidence."
     )
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10, description="ISO 639-1 codes.")
-    has_dispute_settlement_clause: bool | None = None
+    has_dispute_settlement_clause: StrictBool | None = None
     signed_on: Day | None = None
     signed_place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     entry_into_force_on: Day | None = Field(default=None, description="Defaults to signed_on.")

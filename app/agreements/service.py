@@ -15,9 +15,10 @@ from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpda
 from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.pagination import PageParams, encode_cursor
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
-from app.models import Agreement, OrganizationKind
+from app.models import Agreement, AgreementParticipant, OrganizationKind
 from app.models.agreements import AgreementStatus
 from app.registrations import repository as registration_repository
 from app.webhooks import events
@@ -25,7 +26,7 @@ from app.webhooks import events
 RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
 # Fields the public never sees in history (they hold legal advice).
-PRIVATE_FIELDS = frozenset({"observations", "review_note"})
+PRIVATE_FIELDS = frozenset({"observations", "review_note", "decision_note"})
 # Children that only the agreement's own people read until reviewed (API.md: unverified
 # measurements, evidence not accepted): to anyone else their history shows the write, not what
 # it holds, until the status that makes them public.
@@ -442,3 +443,12 @@ async def history(
     if len(rows) > params.limit and entries:
         cursor = encode_cursor(repository.HISTORY_SORT, (entries[-1].index,))
     return entries, cursor
+
+
+async def _logged_documents(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    """Every agreement as its log entries hashed it, for `pacta log verify`."""
+    participants = await log_registry.pairs(session, AgreementParticipant, "agreement_id", "organization_id")
+    return [(a.id, document_of(a, participants.get(a.id, []))) for a in await log_registry.rows(session, Agreement)]
+
+
+log_registry.register(RESOURCE, _logged_documents)

@@ -12,11 +12,13 @@ from app.auth.dependencies import Principal
 from app.auth.secrets import new_key
 from app.errors import Forbidden, field_error
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import ApiKey, Organization, Role
 from app.models.organizations import PLATFORM_ORG_ID
 
 RESOURCE = "api_key"
+log_registry.register_table(RESOURCE, ApiKey)
 
 
 async def issue_key(

@@ -15,10 +15,12 @@ from app.calendars import repository
 from app.deadlines import repository as deadline_repository
 from app.errors import Forbidden, NotFound
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import CalendarToken, Organization, Role
 
 RESOURCE = "calendar_token"
+log_registry.register_table(RESOURCE, CalendarToken)
 PRODID = "-//Pacta//Agreements registry//ES"
 # Feeds reach back a year and ahead three, so past milestones and the coming agenda both show.
 PAST = timedelta(days=366)

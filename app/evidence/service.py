@@ -19,6 +19,7 @@ from app.evidence import repository
 from app.evidence.multipart import StreamedForm
 from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview, Provenance
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import repository as log_repository
 from app.log import service as log_service
 from app.models import EvidenceDocument
@@ -29,6 +30,7 @@ from app.targets import repository as target_repository
 from app.types import Day
 
 RESOURCE = "evidence"
+log_registry.register_table(RESOURCE, EvidenceDocument)
 
 
 class EvidenceNotFound(NotFound):

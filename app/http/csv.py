@@ -64,8 +64,13 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    # Spreadsheet formula injection: a cell that starts like a formula is quoted as text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+    # Spreadsheet formula injection (OWASP CSV Injection): a cell that starts like a formula, or
+    # with the tab or carriage return some spreadsheets skip before reading one, is quoted as text.
+    # Signed numbers stay numbers; a tab or CR is never part of one, whatever float() accepts.
+    first = text[:1]
+    if first in ("\t", "\r") or (first in ("=", "+", "-", "@") and not _is_number(text)):
+        return "'" + text
+    return text
 
 
 def _is_number(text: str) -> bool:

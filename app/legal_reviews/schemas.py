@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.models.agreements import ReviewKind, ReviewOutcome
 from app.types import Day
@@ -17,10 +17,10 @@ class ReviewChecks(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    foreign_party_is_governmental: bool | None = None
-    within_competence: bool | None = None
-    is_not_a_treaty: bool | None = None
-    dispute_clause_compliant: bool | None = None
+    foreign_party_is_governmental: StrictBool | None = None
+    within_competence: StrictBool | None = None
+    is_not_a_treaty: StrictBool | None = None
+    dispute_clause_compliant: StrictBool | None = None
 
 
 class LegalReviewCreate(BaseModel):

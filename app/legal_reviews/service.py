@@ -16,11 +16,13 @@ from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
 from app.legal_reviews import repository
 from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Agreement, LegalReview
 from app.models.agreements import LegalStage, ReviewKind, ReviewOutcome
 
 RESOURCE = "legal_review"
+log_registry.register_table(RESOURCE, LegalReview)
 REFUSAL = "Only an editor or legal reviewer of the signatory organization (or an admin) may record legal reviews."
 FAVORABLE = (ReviewOutcome.favorable, ReviewOutcome.favorable_with_observations)
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from app.errors import ServiceUnavailable, field_error
-from app.log import merkle, repository, signing
+from app.log import merkle, registry, repository, signing
 from app.log.hashing import (
     canonical_json,
     document_sha256,
@@ -65,6 +65,7 @@ async def append(
     as a ready `document`; neither for a deletion. `agreement_id` files the entry under an
     agreement's history (its own and its children's).
     """
+    registry.ensure_registered(resource_type)
     if resource is not None:
         document = resource_document(resource)
     document = None if document is None else jsonable(dict(document))

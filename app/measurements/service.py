@@ -15,11 +15,12 @@ from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationIssue
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.measurements import repository
 from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification, VerificationDecision
-from app.models import Measurement
+from app.models import Measurement, MeasurementEvidence
 from app.models.results import EvidenceStatus, Measure, MeasurementStatus
 from app.targets import service as target_service
 
@@ -45,9 +46,12 @@ def document_of(measurement: Measurement, evidence_ids: Sequence[uuid.UUID]) -> 
     return document
 
 
-def to_read(measurement: Measurement, evidence_ids: Sequence[uuid.UUID]) -> MeasurementRead:
+def to_read(measurement: Measurement, evidence_ids: Sequence[uuid.UUID], *, insider: bool = True) -> MeasurementRead:
+    """`insider`: may read the agreement's review notes; the decision note is one (as evidence's)."""
     data = measurement.model_dump()
     data["value"] = None if measurement.value is None else float(measurement.value)
+    if not insider:
+        data["decision_note"] = None
     return MeasurementRead.model_validate({**data, "evidence_ids": list(evidence_ids)})
 
 
@@ -114,10 +118,11 @@ async def visible_measurement(
         )
     except NotFound as exc:
         raise MeasurementNotFound from exc
-    if measurement.status != MeasurementStatus.verified.value and not _insider(principal, agreement):
+    insider = _insider(principal, agreement)
+    if measurement.status != MeasurementStatus.verified.value and not insider:
         raise MeasurementNotFound
     evidence = await repository.evidence_ids(session, [measurement.id])
-    return to_read(measurement, evidence[measurement.id]), agreement
+    return to_read(measurement, evidence[measurement.id], insider=insider), agreement
 
 
 async def decide(
@@ -163,7 +168,17 @@ async def list_measurements(
     session: AsyncSession, target_id: uuid.UUID, params: PageParams, *, principal: Principal | None, today: date
 ) -> tuple[list[MeasurementRead], str | None]:
     target, agreement = await target_service.visible_target(session, target_id, principal=principal, today=today)
-    rows = await repository.list_page(session, target.id, params, verified_only=not _insider(principal, agreement))
+    insider = _insider(principal, agreement)
+    rows = await repository.list_page(session, target.id, params, verified_only=not insider)
     items, cursor = make_page(rows, repository.BY_DATE, params, lambda m: (m.as_of, m.created_at, m.id))
     evidence = await repository.evidence_ids(session, [m.id for m in items])
-    return [to_read(m, evidence[m.id]) for m in items], cursor
+    return [to_read(m, evidence[m.id], insider=insider) for m in items], cursor
+
+
+async def _logged_documents(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    """Every measurement as its log entries hashed it, for `pacta log verify`."""
+    cited = await log_registry.pairs(session, MeasurementEvidence, "measurement_id", "evidence_id")
+    return [(m.id, document_of(m, cited.get(m.id, []))) for m in await log_registry.rows(session, Measurement)]
+
+
+log_registry.register(RESOURCE, _logged_documents)

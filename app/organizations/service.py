@@ -11,6 +11,7 @@ from app import catalogs
 from app.auth.dependencies import Principal
 from app.errors import changes_of, field_error
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Organization, OrganizationKind
 from app.models.organizations import PLATFORM_ORG_ID
@@ -19,6 +20,7 @@ from app.organizations.errors import DuplicateOrganization, OrganizationInUse, O
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
 
 RESOURCE = "organization"
+log_registry.register_table(RESOURCE, Organization)
 
 
 def _check_facts(facts: dict[str, Any]) -> dict[str, Any]:

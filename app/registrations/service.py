@@ -14,6 +14,7 @@ from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Agreement, Registration
 from app.models.agreements import RegistrationState, Registry
@@ -21,6 +22,7 @@ from app.registrations import repository
 from app.registrations.schemas import RegistrationCreate, RegistrationRead, RegistrationUpdate
 
 RESOURCE = "registration"
+log_registry.register_table(RESOURCE, Registration)
 REFUSAL = "Only an editor of the signatory organization (or an admin) may record registrations."
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt, StringConstraints
 
 from app.models.results import Indicator, Measure
 from app.types import Day
@@ -18,7 +18,8 @@ def _four_places(value: float) -> float:
     return value
 
 
-Value = Annotated[float, Field(allow_inf_nan=False, ge=-1e14, le=1e14), AfterValidator(_four_places)]
+# Strict: JSON numbers only (pydantic would otherwise read "1.5" or true as a number).
+Value = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-1e14, le=1e14), AfterValidator(_four_places)]
 
 
 class Baseline(BaseModel):
@@ -32,7 +33,7 @@ class Baseline(BaseModel):
 class MilestoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    months: int = Field(ge=1, le=600, description="Months after entry into force.")
+    months: StrictInt = Field(ge=1, le=600, description="Months after entry into force.")
     target_value: Value | None = Field(default=None, description="Required unless the measure is qualitative.")
 
 
@@ -43,7 +44,7 @@ class TargetFields(BaseModel):
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = Field(
         default=None, description="An ISO 4217 code when the measure is currency."
     )
-    ascending: bool = Field(default=True, description="False when lower is better.")
+    ascending: StrictBool = Field(default=True, description="False when lower is better.")
     baseline: Baseline | None = None
     responsible_org_id: uuid.UUID | None = None
 
@@ -63,7 +64,7 @@ class TargetUpdate(TargetFields):
     indicator: Indicator | None = None
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
     measure: Measure | None = None
-    ascending: bool | None = None  # type: ignore[assignment]
+    ascending: StrictBool | None = None  # type: ignore[assignment]
     milestones: list[MilestoneIn] | None = Field(default=None, max_length=24)
 
 

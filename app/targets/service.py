@@ -15,6 +15,7 @@ from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Conflict, NotFound, RuleViolation, ValidationIssue
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Target
 from app.models.results import Measure
@@ -23,6 +24,7 @@ from app.targets.progress import Verified, evaluate
 from app.targets.schemas import Baseline, TargetCreate, TargetRead, TargetUpdate
 
 RESOURCE = "target"
+log_registry.register_table(RESOURCE, Target)
 DEFAULT_MONTHS = (6, 12, 24)
 REFUSAL = "Only an editor of the signatory organization (or an admin) may set its targets."
 

@@ -44,7 +44,9 @@ class Audience(StrEnum):
 
     readers = "readers"  # whoever may read the agreement (public ones: everyone)
     insiders = "insiders"  # its signatory, participants, auditors and admins (unreviewed things)
-    owners = "owners"  # its signatory, auditors and admins (compliance findings)
+    # Auditors, admins and its signatory's editors and legal reviewers: who may read compliance
+    # findings through the API (a signatory's contributor may not, so neither may its webhooks).
+    reviewers = "reviewers"
 
 
 # Fan-out in SQL: matching type patterns ("agreement.*", "*") and the subscriber's right to see.
@@ -63,8 +65,9 @@ _FAN_OUT = text(
        AND (
             s.role IN ('admin', 'auditor')
          OR (a.id IS NOT NULL AND (
-                a.signatory_org_id = s.organization_id
-             OR (CAST(:audience AS text) <> 'owners' AND EXISTS (
+                (a.signatory_org_id = s.organization_id
+                 AND (CAST(:audience AS text) <> 'reviewers' OR s.role IN ('editor', 'legal_reviewer')))
+             OR (CAST(:audience AS text) <> 'reviewers' AND EXISTS (
                     SELECT 1 FROM agreement_participants ap
                      WHERE ap.agreement_id = a.id AND ap.organization_id = s.organization_id))
              OR (CAST(:audience AS text) = 'readers' AND a.signed_on IS NOT NULL)))

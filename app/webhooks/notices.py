@@ -64,7 +64,7 @@ async def scan_findings(session: AsyncSession, settings: Settings) -> int:
         rule = BY_CODE[row["rule"]]
         data = {**row, "severity": rule.severity.value, "legal_basis": rule.legal_basis, "title": rule.title}
         await events.emit(
-            session, "compliance.finding_opened", data, agreement_id=row["agreement_id"], audience=Audience.owners
+            session, "compliance.finding_opened", data, agreement_id=row["agreement_id"], audience=Audience.reviewers
         )
     return len(fresh)
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, field_error
 from app.http.pagination import PageParams, make_page
+from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import WebhookSubscription
 from app.models.webhooks import SubscriptionStatus
@@ -17,6 +18,7 @@ from app.webhooks.schemas import DeliveryAttempt, WebhookCreate, WebhookRead, We
 from app.webhooks.ssrf import UnsafeURL, check_url
 
 RESOURCE = "webhook"
+log_registry.register_table(RESOURCE, WebhookSubscription)
 
 
 class WebhookNotFound(NotFound):

@@ -283,6 +283,11 @@ async def test_only_governments_may_sign(
     assert await snapshot(session) == before
 
 
+@pytest.mark.parametrize("value", ["0.5", "1700000000"])
+async def test_updated_since_written_as_a_number_is_422(client: httpx2.AsyncClient, value: str) -> None:
+    assert_problem(await client.get(AGREEMENTS, params={"updated_since": value}), 422, loc=["query", "updated_since"])
+
+
 async def test_a_signatory_id_that_is_not_a_uuid_is_422(client: httpx2.AsyncClient, world: World) -> None:
     body = {**agreement_body(world.signatory.id), "signatory_org_id": "Guadalajara"}
     assert_problem(
@@ -319,6 +324,11 @@ PATCH_REFUSALS = [
     pytest.param({"title": None}, ["body", "title"], id="title-null"),
     pytest.param({"instrument": None}, ["body", "instrument"], id="instrument-null"),
     pytest.param({"signatory_org_id": str(uuid.uuid4())}, ["body", "signatory_org_id"], id="signatory-not-changeable"),
+    # The schema says ISO 8601 text; a number was once read as a Unix time (0 became 1970-01-01).
+    pytest.param({"signed_on": 0}, ["body", "signed_on"], id="day-as-number"),
+    pytest.param({"signed_on": "20250101"}, ["body", "signed_on"], id="day-as-digits"),
+    # Likewise 0 or "yes" for a boolean: the schema says true or false.
+    pytest.param({"has_dispute_settlement_clause": 0}, ["body", "has_dispute_settlement_clause"], id="flag-as-number"),
 ]
 
 

@@ -291,6 +291,27 @@ async def test_csv_neutralises_formula_injection(
     assert (await client.get(org_url(org), headers=admin_headers)).json()["name"] == name
 
 
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("\t=1+2", "'\t=1+2"), ("\r=cmd|' /C calc'!A0", "'\r=cmd|' /C calc'!A0"), ("\t5", "'\t5")],
+)
+async def test_csv_neutralises_cells_starting_with_tab_or_carriage_return(
+    client: httpx2.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    make_org: MakeOrg,
+    stored: str,
+    shown: str,
+) -> None:
+    # The API strips names it is given, so the cell is planted the way imported data would arrive.
+    org = await make_org()
+    await session.execute(text("UPDATE organizations SET name = :name WHERE id = :id"), {"name": stored, "id": org.id})
+    await session.commit()
+    response = await client.get(PATH, headers={**admin_headers, "Accept": "text/csv"})
+    row = next(r for r in parse_csv(response.text) if r["id"] == str(org.id))
+    assert row["name"] == shown
+
+
 async def test_csv_leaves_ordinary_text_alone(
     client: httpx2.AsyncClient, admin_headers: dict[str, str], make_org: MakeOrg
 ) -> None:

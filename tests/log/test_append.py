@@ -6,6 +6,7 @@ import itertools
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api_keys import service as key_service
 from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.log import registry as log_registry
 from app.log import repository as log_repository
 from app.log import service as log_service
 from app.log.hashing import canonical_json, document_sha256, leaf_hash, resource_sha256
@@ -25,6 +27,14 @@ from app.organizations import service as org_service
 from tests import conftest
 from tests.conftest import MakeOrg, migrated_database
 from tests.db import drop_database
+
+
+async def _no_rows(session: AsyncSession) -> list[tuple[str, Any]]:
+    """Synthetic entries stand for no table: registered so that `append` accepts them."""
+    return []
+
+
+log_registry.register("test", _no_rows)
 
 
 @pytest.fixture
@@ -239,3 +249,36 @@ async def test_log_is_append_only(session: AsyncSession, statement: str) -> None
         async with session.begin_nested():
             await session.execute(text(statement))
     assert (await session.execute(snapshot)).all() == before
+
+
+async def test_a_write_of_a_kind_nobody_registered_is_refused(session: AsyncSession) -> None:
+    """`pacta log verify` recomputes the kinds in app.log.registry: logging any other would
+    leave its rows unverifiable, so the write fails (in any test of it) instead of passing quietly."""
+    before = await log_repository.size(session)
+    with pytest.raises(log_registry.UnregisteredKind, match="survey"):
+        await log_service.append(
+            session,
+            actor_org_id=PLATFORM_ORG_ID,
+            action=log_service.Action.create,
+            resource_type="survey",
+            resource_id=uuid.uuid4(),
+            document={"question": "¿Funciona el hermanamiento?"},
+        )
+    assert await log_repository.size(session) == before
+
+
+def test_every_kind_the_services_log_is_registered() -> None:
+    # create_app (imported above) imports every resource package, which registers its kind.
+    assert set(log_registry.registered()) >= {
+        "organization",
+        "api_key",
+        "agreement",
+        "legal_review",
+        "registration",
+        "target",
+        "evidence",
+        "measurement",
+        "activity",
+        "calendar_token",
+        "webhook",
+    }

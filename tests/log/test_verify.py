@@ -23,8 +23,10 @@ import pytest
 
 from app.api_keys import service as key_service
 from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.log import registry as log_registry
 from app.log.hashing import canonical_json, leaf_hash, node_hash
 from app.log.service import leaf_document
+from app.log.verify import verify_log
 from app.main import create_app
 from app.models import LogEntry, OrganizationKind, Role
 from app.models.organizations import PLATFORM_ORG_ID
@@ -55,6 +57,9 @@ class Registry:
     evidence: str
     target: str
     measurement: str
+    activity: str
+    calendar_token: str
+    webhook: str
 
 
 @asynccontextmanager
@@ -174,6 +179,28 @@ async def build_registry(url: str) -> Registry:
                 f"/v1/measurements/{measurement['id']}/verification", json={"decision": "verified"}, headers=editor
             )
         )
+        activity = await created(
+            await client.post(
+                f"{base}/activities",
+                json={
+                    "kind": "training",
+                    "title": "Taller de intercambio",
+                    "starts_at": "2025-05-01T10:00:00-06:00",
+                    "target_ids": [target["id"]],
+                },
+                headers=editor,
+            )
+        )
+        calendar_token = await created(
+            await client.post(f"/v1/organizations/{municipality}/calendar-tokens", json={}, headers=editor)
+        )
+        webhook = await created(
+            await client.post(
+                "/v1/webhooks",
+                json={"url": "https://93.184.215.14/hooks/pacta", "event_types": ["agreement.*"]},
+                headers=editor,
+            )
+        )
     return Registry(
         template_url=url,
         admin=admin,
@@ -186,6 +213,9 @@ async def build_registry(url: str) -> Registry:
         evidence=evidence["id"],
         target=target["id"],
         measurement=measurement["id"],
+        activity=activity["id"],
+        calendar_token=calendar_token["id"],
+        webhook=webhook["id"],
     )
 
 
@@ -327,6 +357,26 @@ TAMPERING = [
         ["measurement {measurement} was changed outside the API"],
         id="measurement-evidence-unlinked",
     ),
+    pytest.param(
+        ["UPDATE activities SET place = 'Zapopan' WHERE id = '{activity}'"],
+        ["activity {activity} was changed outside the API"],
+        id="activity-moved",
+    ),
+    pytest.param(
+        ["DELETE FROM activity_links WHERE activity_id = '{activity}'"],
+        ["activity {activity} was changed outside the API"],
+        id="activity-target-unlinked",
+    ),
+    pytest.param(
+        ["UPDATE calendar_tokens SET organization_id = '{university}' WHERE id = '{calendar_token}'"],
+        ["calendar_token {calendar_token} was changed outside the API"],
+        id="calendar-token-moved",
+    ),
+    pytest.param(
+        ["UPDATE webhook_subscriptions SET url = 'https://203.0.113.9/steal' WHERE id = '{webhook}'"],
+        ["webhook {webhook} was changed outside the API"],
+        id="webhook-redirected",
+    ),
 ]
 
 
@@ -337,6 +387,23 @@ async def test_rows_changed_outside_the_api_are_named(
     ids = {k: getattr(registry, k) for k in Registry.__slots__} | {"new": str(uuid.uuid4())}
     await sql(copy, *(s.format_map(ids) for s in statements))
     assert_reported(await verify(copy), *(e.format_map(ids) for e in expected))
+
+
+async def test_a_kind_in_the_log_that_no_package_registered_is_reported(
+    copy: str, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the calendar package had logged its tokens but never registered how to rebuild them.
+    monkeypatch.delitem(log_registry._KINDS, "calendar_token")
+    index = await entry_index(copy, "calendar_token", registry.calendar_token)
+    engine = make_engine(copy, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            report = await verify_log(session)
+    finally:
+        await engine.dispose()
+    assert report.problems == [
+        f"the log records 'calendar_token' rows (e.g. entry {index}) but no loader is registered to recompute them"
+    ]
 
 
 def unlocked(table: str, *statements: str) -> list[str]:

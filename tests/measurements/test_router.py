@@ -246,9 +246,12 @@ async def test_verify_a_measurement(
     assert {k: verified[k] for k in ("as_of", "value", "evidence_ids", "reported_by_org_id")} == {
         k: measurement[k] for k in ("as_of", "value", "evidence_ids", "reported_by_org_id")
     }
-    read = await get_ok(client, url_of(measurement), {})
+    read = await get_ok(client, url_of(measurement), world.headers("editor"))
     assert read.json() == verified
     assert read.headers["etag"] == response.headers["etag"]
+    # Verified, the measurement is public; its decision note, like a review note, is not.
+    public = await get_ok(client, url_of(measurement), {})
+    assert public.json() == {**verified, "decision_note": None}
     # The representation changed with the decision: a cached copy is stale.
     stale = await client.get(url_of(measurement), headers={**world.headers("participant"), "If-None-Match": '"x"'})
     assert stale.status_code == 200
@@ -532,6 +535,36 @@ async def test_only_verified_measurements_are_shown_outside_the_agreement(
         for status in ("reported", "rejected"):
             hidden = assert_problem(singles[status], 404)
             assert (hidden["title"], hidden["detail"]) == (missing["title"], missing["detail"])
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_a_decision_note_is_shown_only_to_those_who_see_review_notes(
+    client: httpx2.AsyncClient,
+    world: World,
+    agreement: dict[str, Any],
+    target: dict[str, Any],
+    evidence: dict[str, Any],
+    actor: str,
+) -> None:
+    note = "Cotejado con la lista de asistencia; dos firmas dudosas."
+    measurement = await report(
+        client, world.headers("participant"), target["id"], as_of=AS_OF, value=5, evidence_ids=[evidence["id"]]
+    )
+    response = await client.post(
+        verification_of(measurement), json={"decision": "verified", "note": note}, headers=world.headers("editor")
+    )
+    assert response.status_code == 200, response.text
+    headers = world.headers(actor)
+    single = (await get_ok(client, url_of(measurement), headers)).json()
+    [listed] = (await get_ok(client, measurements_of(target["id"]), headers)).json()["items"]
+    # The same rule as an evidence document's review note: the agreement's own people, auditors, admins.
+    sees_review_notes = actor in INSIDERS
+    assert (single["decision_note"], listed["decision_note"]) == ((note, note) if sees_review_notes else (None, None))
+    assert single["status"] == "verified"
+    # Nor does the agreement's history give it away to anyone outside the signatory.
+    history = await walk(client, f"{AGREEMENTS}/{agreement['id']}/history", headers, limit=200)
+    if actor not in ("admin", "editor", "legal_reviewer", "auditor"):
+        assert note not in str(history)
 
 
 @pytest.mark.parametrize("actor", ACTORS)

@@ -241,6 +241,8 @@ async def build_cast(url: str) -> Cast:
             keys = {
                 "admin": await key(platform, Role.admin),
                 "editor": await key(gdl, Role.editor),
+                "legal_reviewer": await key(gdl, Role.legal_reviewer),
+                "signatory_contributor": await key(gdl, Role.contributor),
                 "other_editor": await key(mty, Role.editor),
                 "participant": await key(uni, Role.contributor),
                 "outsider": await key(chamber, Role.contributor),
@@ -859,6 +861,169 @@ async def test_subscribers_receive_only_events_about_what_their_keys_may_read(
     # Thin events: identifiers and status, never the resource's fields.
     for hit in receiver.hits:
         assert set(hit.payload()["data"]) <= {"id", "agreement_id", "log_index", "status"}
+
+
+# Every role of the signatory, of a participant, of outsiders, and the two that read everything.
+EVERY_KEY = (
+    "admin",
+    "auditor",
+    "editor",
+    "legal_reviewer",
+    "signatory_contributor",
+    "participant",
+    "outsider",
+    "other_editor",
+)
+
+
+async def patch_ok(api: httpx2.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> None:
+    current = await api.get(url, headers=headers)
+    assert current.status_code == 200, current.text
+    changed = await api.patch(url, json=body, headers={**headers, "If-Match": current.headers["etag"]})
+    assert changed.status_code == 200, changed.text
+
+
+def subject_of(hit: Hit) -> tuple[str, str]:
+    """(event type, what it is about): the resource, a deadline's subject, a finding's agreement."""
+    payload = hit.payload()
+    data = payload["data"]
+    if payload["type"].startswith("compliance."):
+        return payload["type"], str(data["agreement_id"])
+    return payload["type"], str(data.get("id") or data.get("subject_id"))
+
+
+async def test_each_event_type_reaches_exactly_the_keys_that_may_read_it_through_the_api(
+    api: httpx2.AsyncClient, maker: async_sessionmaker[AsyncSession], settings: Settings, receiver: Receiver, cast: Cast
+) -> None:
+    for actor in EVERY_KEY:
+        await subscribe(api, cast, actor, receiver, f"/{actor}")
+    editor, participant = cast.headers("editor"), cast.headers("participant")
+    listing = {"participant_org_ids": [str(cast.participant)]}
+    today = today_in(settings)
+    public = await create_agreement(api, editor, cast.signatory, signed_on="2025-01-15", **listing)
+    draft = await create_agreement(api, editor, cast.signatory, **listing)
+    signed_later = await create_agreement(api, editor, cast.signatory, **listing)
+    expiring = await create_agreement(
+        api,
+        editor,
+        cast.signatory,
+        signed_on=(today - timedelta(days=10)).isoformat(),
+        expires_on=(today + timedelta(days=7)).isoformat(),
+        **listing,
+    )
+    await patch_ok(api, f"{AGREEMENTS}/{public['id']}", {"summary": "Cooperación cultural"}, editor)
+    await patch_ok(api, f"{AGREEMENTS}/{signed_later['id']}", {"signed_on": "2025-02-01"}, editor)
+
+    review = await api.post(
+        f"{AGREEMENTS}/{draft['id']}/legal-reviews",
+        json={"kind": "internal_legal", "requested_on": "2025-01-05"},
+        headers=editor,
+    )
+    assert review.status_code == 201, review.text
+    await patch_ok(api, f"/v1/legal-reviews/{review.json()['id']}", {"requested_on": "2025-01-06"}, editor)
+    registration = await api.post(
+        f"{AGREEMENTS}/{public['id']}/registrations",
+        json={"registry": "sre", "submitted_on": "2025-03-10"},
+        headers=editor,
+    )
+    assert registration.status_code == 201, registration.text
+    await patch_ok(api, f"/v1/registrations/{registration.json()['id']}", {"submitted_on": "2025-03-11"}, editor)
+    draft_target = await create_target(api, editor, draft["id"])
+    await patch_ok(api, f"/v1/targets/{draft_target['id']}", {"title": "Intercambios docentes"}, editor)
+    target = await create_target(api, editor, public["id"])
+
+    pending_evidence = await upload_evidence(api, participant, public["id"], title="Borrador")
+    accepted = await upload_evidence(api, participant, public["id"])
+    rejected = await upload_evidence(api, participant, public["id"], title="Fotografías")
+    await review_evidence(api, editor, accepted["id"], "accepted")
+    await review_evidence(api, editor, rejected["id"], "rejected")
+    as_of = date(2025, 6, 1)
+    reported = await report(api, participant, target["id"], as_of=as_of, value=1, evidence_ids=[accepted["id"]])
+    verified = await report(api, participant, target["id"], as_of=as_of, value=2, evidence_ids=[accepted["id"]])
+    refused = await report(api, participant, target["id"], as_of=as_of, value=3, evidence_ids=[accepted["id"]])
+    await decide(api, editor, verified["id"], "verified")
+    await decide(api, editor, refused["id"], "rejected")
+    planned = await api.post(
+        f"{AGREEMENTS}/{public['id']}/activities",
+        json={"kind": "training", "title": "Taller", "starts_at": "2025-05-12T10:00:00-06:00"},
+        headers=participant,
+    )
+    assert planned.status_code == 201, planned.text
+    held = await api.post(
+        f"{AGREEMENTS}/{public['id']}/activities",
+        json={"kind": "meeting", "title": "Reunión", "starts_at": "2025-05-10T10:00:00-06:00"},
+        headers=participant,
+    )
+    assert held.status_code == 201, held.text
+    await patch_ok(api, f"/v1/activities/{held.json()['id']}", {"status": "confirmed"}, editor)
+    async with unit_of_work(maker) as session:
+        assert await notices.scan_deadlines(session, settings) >= 1
+        assert await notices.scan_findings(session, settings) >= 1
+    await deliver_all(maker, settings, within=180)  # hundreds of deliveries: eight subscribers, all events
+
+    async def readable(url: str, headers: dict[str, str]) -> bool:
+        response = await api.get(url, headers=headers)
+        assert response.status_code in (200, 403, 404), response.text
+        return response.status_code == 200
+
+    async def listed(url: str, field: str, subject: str, headers: dict[str, str]) -> bool:
+        response = await api.get(url, headers=headers)
+        assert response.status_code in (200, 403), response.text
+        return response.status_code == 200 and subject in {str(i[field]) for i in response.json()["items"]}
+
+    # Each event type, one subject in the state the event announced, and the API read it stands for.
+    checks: list[tuple[str, str, Callable[[dict[str, str]], Awaitable[bool]]]] = []
+
+    def pair(event_type: str, subject: str, read: Callable[[dict[str, str]], Awaitable[bool]]) -> None:
+        checks.append((event_type, subject, read))
+
+    def resource(event_type: str, subject: str, url: str) -> None:
+        pair(event_type, subject, lambda h: readable(url, h))
+
+    resource("agreement.created", draft["id"], f"{AGREEMENTS}/{draft['id']}")
+    resource("agreement.created", public["id"], f"{AGREEMENTS}/{public['id']}")
+    resource("agreement.updated", public["id"], f"{AGREEMENTS}/{public['id']}")
+    resource("agreement.status_changed", signed_later["id"], f"{AGREEMENTS}/{signed_later['id']}")
+    for kind, row in (("legal_review", review.json()), ("registration", registration.json())):
+        url = f"/v1/{kind.replace('_', '-')}s/{row['id']}"
+        resource(f"{kind}.created", row["id"], url)
+        resource(f"{kind}.updated", row["id"], url)
+    resource("target.created", draft_target["id"], f"/v1/targets/{draft_target['id']}")
+    resource("target.updated", draft_target["id"], f"/v1/targets/{draft_target['id']}")
+    resource("target.created", target["id"], f"/v1/targets/{target['id']}")
+    resource("evidence.created", pending_evidence["id"], f"/v1/evidence/{pending_evidence['id']}")
+    resource("evidence.accepted", accepted["id"], f"/v1/evidence/{accepted['id']}")
+    resource("evidence.rejected", rejected["id"], f"/v1/evidence/{rejected['id']}")
+    resource("measurement.created", reported["id"], f"/v1/measurements/{reported['id']}")
+    resource("measurement.verified", verified["id"], f"/v1/measurements/{verified['id']}")
+    resource("measurement.rejected", refused["id"], f"/v1/measurements/{refused['id']}")
+    resource("activity.created", planned.json()["id"], f"/v1/activities/{planned.json()['id']}")
+    resource("activity.updated", held.json()["id"], f"/v1/activities/{held.json()['id']}")
+    pair(
+        "deadline.approaching",
+        expiring["id"],
+        lambda h: listed("/v1/deadlines?within_days=30&limit=100", "subject_id", expiring["id"], h),
+    )
+    pair(
+        "compliance.finding_opened",
+        public["id"],
+        lambda h: listed(
+            f"/v1/compliance/findings?signatory_org_id={cast.signatory}&limit=100", "agreement_id", public["id"], h
+        ),
+    )
+    assert {c[0] for c in checks} == set(events.EVENT_TYPES)
+
+    mismatches = []
+    for actor in EVERY_KEY:
+        got = {subject_of(hit) for hit in receiver.at(f"/{actor}")}
+        for event_type, subject, read in checks:
+            may_read = await read(cast.headers(actor))
+            if ((event_type, subject) in got) != may_read:
+                mismatches.append((actor, event_type, "missed" if may_read else "received unreadable"))
+    assert mismatches == []
+    # The matrix is not trivial: some keys read (and receive) what others may not.
+    assert not await checks[0][2](cast.headers("outsider"))
+    assert await checks[0][2](cast.headers("signatory_contributor"))
 
 
 # --- notices the worker finds by itself ----------------------------------------------------------------------------
