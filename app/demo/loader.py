@@ -21,7 +21,7 @@ from app.models import OrganizationKind, Role
 from app.models.agreements import CounterpartKind, Instrument, SubjectArea
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
-from app.organizations.schemas import OrganizationCreate
+from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
 from app.storage import EvidenceStorage
 
 DEMO_LABEL = story.LABEL
@@ -87,10 +87,29 @@ class LoadReport:
     stories_existing: int = 0
 
 
+# Names an older demo gave the synthetic actors, renamed (not duplicated) on the next load.
+RENAMED = {f"{name.removesuffix(f' {DEMO_LABEL}')} (demo)": name for name in (s.name for s in SYNTHETIC)}
+
+
+async def _rename_older(session: AsyncSession, name: str) -> bool:
+    older = next((old for old, new in RENAMED.items() if new == name), None)
+    if older is None:
+        return False
+    try:
+        org = await org_service.resolve_organization(session, older)
+    except NotFound:
+        return False
+    await org_service.update_organization(session, org, OrganizationUpdate(name=name), principal=_ADMIN)
+    return True
+
+
 async def _ensure(session: AsyncSession, data: OrganizationCreate, report: LoadReport) -> None:
     try:
         await org_service.resolve_organization(session, data.name)
     except NotFound:
+        if await _rename_older(session, data.name):
+            report.existing += 1
+            return
         try:
             await org_service.create_organization(session, data, actor_org_id=PLATFORM_ORG_ID)
         except Conflict:  # registered under another name (same INEGI code): keep theirs

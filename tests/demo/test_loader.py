@@ -5,16 +5,16 @@ from collections import Counter
 from typing import Any
 
 import httpx2
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import today_in
 from app.demo import story
-from app.demo.loader import LoadReport, load_demo, sister_city_pairs
+from app.demo.loader import LoadReport, load_demo, municipality_name, sister_city_pairs
 from app.demo.pdf import DEMO_NOTICE, demo_pdf
 from app.log.verify import verify_log
+from app.models import OrganizationKind
 from app.storage import EvidenceStorage
-from tests.conftest import EVIDENCE_DIR
+from tests.conftest import EVIDENCE_DIR, MakeOrg
 from tests.conftest import test_settings as settings_with
 
 LABEL = "(demo, datos sintéticos)"
@@ -61,7 +61,6 @@ async def _log_size(client: httpx2.AsyncClient) -> int:
     return size
 
 
-@pytest.mark.slow
 async def test_the_demo_tells_the_6_12_24_month_story(
     sessionmaker: async_sessionmaker[AsyncSession], client: httpx2.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
@@ -150,7 +149,6 @@ async def test_the_demo_tells_the_6_12_24_month_story(
     assert verified.ok, verified.problems
 
 
-@pytest.mark.slow
 async def test_loading_twice_changes_nothing(
     sessionmaker: async_sessionmaker[AsyncSession], client: httpx2.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
@@ -187,3 +185,39 @@ def test_demo_pdf_is_a_well_formed_pdf() -> None:
     assert DEMO_NOTICE.encode("cp1252").replace(b"(", b"\\(").replace(b")", b"\\)") in document
     assert b"(Informe \\(avance\\))" in document
     assert demo_pdf("Informe (avance)", ["Línea con acentos: año, niño, ¿qué?", "x" * 300]) == document
+
+
+async def test_an_older_demo_is_brought_up_to_date(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: httpx2.AsyncClient,
+    admin_headers: dict[str, str],
+    make_org: MakeOrg,
+) -> None:
+    """What the previous demo left (English summaries, actors labelled only "(demo)") is updated
+    in place on the next load: same ids, nothing duplicated."""
+    university = await make_org(OrganizationKind.university, name="Universidad de Ejemplo (demo)")
+    acambaro = await make_org(OrganizationKind.municipality, name=municipality_name("11002"), inegi_code="11002")
+    created = await client.post(
+        "/v1/agreements",
+        headers=admin_headers,
+        json={
+            "title": "Hermanamiento Acámbaro - Laredo",
+            "instrument": "sister_city",
+            "signatory_org_id": str(acambaro.id),
+            "summary": "(demo) Real sister-city pair, source: http://example.org.",
+            "counterparts": [{"name": "Laredo", "kind": "foreign_government_body", "country": "US"}],
+            "signed_on": "2004-01-01",
+            "external_ref": "demo-sister-cities-001",
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    await _load(sessionmaker)
+
+    renamed = await client.get(f"/v1/organizations/{university.id}", headers=admin_headers)
+    assert renamed.json()["name"] == "Universidad de Ejemplo (demo, datos sintéticos)"
+    agreement = (await client.get(f"/v1/agreements/{created.json()['id']}", headers=admin_headers)).json()
+    assert agreement["summary"].startswith(f"{LABEL} Hermanamiento real entre Acámbaro (Guanajuato) y Laredo")
+    assert agreement["participant_org_ids"]  # its story was told on the agreement that was there
+    demo = await _demo_agreements(client, admin_headers)
+    assert len(demo) == sum(1 for p in sister_city_pairs() if p.inegi_code)
