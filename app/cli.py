@@ -199,13 +199,18 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
 def cmd_demo_load(_: argparse.Namespace) -> None:
     from app.clock import today_in
     from app.demo.loader import load_demo
+    from app.storage import EvidenceStorage
 
-    today = today_in(get_settings())
+    settings = get_settings()
+    today = today_in(settings)
+    # The same evidence store the server uses, so the demo's documents can be downloaded.
+    storage = EvidenceStorage(settings.storage_url or (settings.data_dir / "evidence").resolve().as_uri())
     with progress_bar("demo data") as update:
-        report = _run_db(lambda session: load_demo(session, today=today, progress=update))
+        report = _run_db(lambda session: load_demo(session, storage, today=today, progress=update))
     print(
         f"demo data: organizations {report.created} created, {report.existing} already there; "
-        f"agreements {report.agreements_created} created, {report.agreements_existing} already there"
+        f"agreements {report.agreements_created} created, {report.agreements_existing} already there; "
+        f"stories {report.stories_created} created, {report.stories_existing} already there"
     )
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = re.compile(r"^pacta_[0-9a-f]{12}_\S+$")
 KEY_ID = re.compile(r"key id: ([0-9a-f-]{36})")
-# "demo data: organizations 38 created, 0 already there; agreements 64 created, 0 already there"
+# "demo data: organizations 41 created, 0 already there; agreements 64 created, 0 already there; stories 12 …"
 DEMO_COUNTS = re.compile(r"(\w+) (\d+) created, (\d+) already there")
 
 
@@ -156,14 +156,15 @@ def _demo_counts(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[in
 
 
 def test_demo_load_is_idempotent(cli_env: dict[str, str]) -> None:
-    first = _demo_counts(run_cli("demo", "load", env=cli_env))
+    # The story (a few hundred logged writes) takes some seconds; leave room on a busy machine.
+    first = _demo_counts(run_cli("demo", "load", env=cli_env, timeout=300))
     assert first["organizations"][0] > 0
     assert all(created > 0 for created, _ in first.values()), first
 
-    second = _demo_counts(run_cli("demo", "load", env=cli_env))
+    second = _demo_counts(run_cli("demo", "load", env=cli_env, timeout=300))
     assert second == {kind: (0, created + existing) for kind, (created, existing) in first.items()}
     listed = run_cli("orgs", "list", env=cli_env)
-    assert "Universidad de Ejemplo (demo)" in listed.stdout
+    assert "Universidad de Ejemplo (demo, datos sintéticos)" in listed.stdout
 
 
 @pytest.mark.parametrize(

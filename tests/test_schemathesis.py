@@ -92,12 +92,12 @@ def server(database_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
             process.wait()
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
+def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> str:
     """Run the `pacta` console script and return what it printed on stdout."""
     script = BIN / "pacta"
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "app.cli"]
     result = subprocess.run(  # noqa: S603 - our own console script
-        [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -137,7 +137,7 @@ def _config(path: Path, ids: dict[str, list[str]]) -> Path:
 
 @pytest.mark.slow
 def test_api_conforms_to_its_schema(server: str, database_env: dict[str, str], tmp_path: Path) -> None:
-    _cli(database_env, "demo", "load")
+    _cli(database_env, "demo", "load", timeout=300)
     secret = _cli(database_env, "keys", "create", "--org", "platform", "--role", "admin", "--name", "schemathesis")
     config = _config(tmp_path / "schemathesis.toml", _existing_ids(server, secret))
     result = subprocess.run(  # noqa: S603 - fixed arguments

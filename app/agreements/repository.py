@@ -389,6 +389,15 @@ async def external_ref_taken(
     return bool((await session.execute(select(exists().where(cond)))).scalar())
 
 
+async def id_by_external_ref(session: AsyncSession, signatory_org_id: uuid.UUID, external_ref: str) -> uuid.UUID | None:
+    """The agreement a signatory filed under its own folio (how the demo loader finds its own)."""
+    stmt = select(col(Agreement.id)).where(
+        col(Agreement.signatory_org_id) == signatory_org_id, col(Agreement.external_ref) == external_ref
+    )
+    found: uuid.UUID | None = (await session.execute(stmt)).scalar()
+    return found
+
+
 async def add(session: AsyncSession, agreement: Agreement) -> None:
     session.add(agreement)
     await session.flush()
