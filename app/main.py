@@ -25,6 +25,7 @@ from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
 from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.i18n import Text
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
@@ -74,7 +75,7 @@ async def _data_error(request: Any, exc: Exception) -> Any:
         return await _unexpected_error(request, exc)
     return await _app_error(
         request,
-        RuleViolation("A value cannot be stored (text with NUL characters, or a number or date out of range)."),
+        RuleViolation(Text("problem.unprocessable-value")),
     )
 
 
@@ -83,7 +84,9 @@ async def _integrity_error(request: Any, exc: Exception) -> Any:
     from app.errors import _app_error
 
     constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
-    detail = "The change conflicts with an existing record" + (f" ({constraint})." if constraint else ".")
+    detail = (
+        Text("problem.conflict.constraint", constraint=constraint) if constraint else Text("problem.conflict.existing")
+    )
     return await _app_error(request, Conflict(detail))
 
 

@@ -5,13 +5,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
+from app.i18n import Text, TextError
+
 
 def _utc_representable(moment: datetime) -> datetime:
     """Refuse instants that exist only in their own offset (e.g. 0001-01-01T00:00+14:00)."""
     try:
         moment.astimezone(UTC)
     except OverflowError as exc:
-        raise ValueError("the instant is out of the supported range") from exc
+        raise TextError(Text("validation.instant_range")) from exc
     return moment
 
 

@@ -12,6 +12,7 @@ from app.auth import repository
 from app.auth.secrets import matches, parse_prefix
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
+from app.i18n import Text
 from app.models import OrganizationKind, Role
 
 _bearer = HTTPBearer(
@@ -49,18 +50,18 @@ async def optional_principal(
     if header is None:
         return None
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("The Authorization header must be 'Bearer <api key>'.")
+        raise Unauthorized(Text("auth.bearer_format"))
     secret = credentials.credentials
     prefix = parse_prefix(secret)
     found = None if prefix is None else await repository.key_with_org(session, prefix)
     if found is None or not matches(secret, found[0].secret_hash):
-        raise Unauthorized("The API key is not valid.")
+        raise Unauthorized(Text("auth.key_not_valid"))
     key, org = found
     now = datetime.now(UTC)
     if key.revoked_at is not None:
-        raise Unauthorized("The API key has been revoked.")
+        raise Unauthorized(Text("auth.key_revoked"))
     if key.expires_at is not None and key.expires_at <= now:
-        raise Unauthorized("The API key has expired.")
+        raise Unauthorized(Text("auth.key_expired"))
     if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
         await repository.touch(session, key, now)
     request.state.organization_id = str(org.id)
@@ -71,7 +72,7 @@ async def required_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
-        raise Unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <api key>'.")
+        raise Unauthorized(Text("auth.key_required"))
     return principal
 
 
@@ -79,7 +80,7 @@ async def admin_principal(
     principal: Annotated[Principal, Depends(required_principal)],
 ) -> Principal:
     if not principal.is_admin:
-        raise Forbidden("Only an admin key of the platform organization may do this.")
+        raise Forbidden(Text("auth.admin_only"))
     return principal
 
 

@@ -12,6 +12,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.errors import MalformedBody, PayloadTooLarge
+from app.i18n import Text
 
 # Room for every text field together; the file part has its own limit.
 MAX_FIELD_BYTES = 64 * 1024
@@ -103,7 +104,7 @@ class StreamedForm:
         elif self._value is not None:
             self._field_bytes += end - start
             if self._field_bytes > MAX_FIELD_BYTES:
-                raise PayloadTooLarge(f"The form's text fields may hold at most {MAX_FIELD_BYTES} bytes together.")
+                raise PayloadTooLarge(Text("evidence.form_fields_too_large", limit=MAX_FIELD_BYTES))
             self._value += data[start:end]
 
     def _on_part_end(self) -> None:
@@ -122,7 +123,7 @@ class StreamedForm:
     async def _pump(self) -> None:
         """Feed the parser the next request chunk; a body that stops before the form's end is a 400."""
         if self._exhausted:
-            raise MalformedBody("The multipart body ended before the form was complete.")
+            raise MalformedBody(Text("evidence.multipart_ended"))
         while True:
             try:
                 chunk = await anext(self._stream)
@@ -132,12 +133,12 @@ class StreamedForm:
                 try:
                     self._parser.write(chunk)
                 except MultipartParseError as exc:
-                    raise MalformedBody("The request body is not valid multipart/form-data.") from exc
+                    raise MalformedBody(Text("evidence.multipart_invalid")) from exc
                 return
         self._exhausted = True
         self._parser.finalize()
         if not self.ended:
-            raise MalformedBody("The multipart body ended before the form was complete.")
+            raise MalformedBody(Text("evidence.multipart_ended"))
 
     async def until_file_or_end(self) -> bool:
         """Parse until the file part has begun (True) or the whole body is read without one (False)."""

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE
+from app.i18n import CONTENT_LANGUAGE, Text, negotiate
 
 access_logger = logging.getLogger("pacta.access")
 error_logger = logging.getLogger("pacta.errors")
@@ -44,7 +45,12 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                if state.get("language") is not None:
+                    # The response's texts were written in the negotiated language (app.i18n).
+                    headers["Content-Language"] = CONTENT_LANGUAGE[state["language"]]
+                    headers.add_vary_header("Accept-Language")
             await send(message)
 
         try:
@@ -53,27 +59,14 @@ class RequestContextMiddleware:
             error_logger.exception("unhandled error", extra={"request_id": request_id})
             status = 500
             if not response_started:
-                body = json.dumps(
-                    {
-                        "type": "/problems/internal-error",
-                        "title": "Internal server error",
-                        "status": 500,
-                        "detail": f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
-                        "instance": scope.get("path"),
-                    }
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", request_id.encode()),
-                        ],
-                    }
+                await send_problem(
+                    scope,
+                    send,
+                    500,
+                    "internal-error",
+                    Text("problem.internal-error.detail", request_id=request_id),
+                    headers=[(b"x-request-id", request_id.encode())],
                 )
-                await send({"type": "http.response.body", "body": body})
         finally:
             access_logger.info(
                 "request",
@@ -111,19 +104,12 @@ class BodyLimitMiddleware:
         multipart = headers.get("content-type", "").lower().startswith("multipart/form-data")
         limit = self.max_upload_bytes + self.MULTIPART_OVERHEAD if multipart else self.max_body_bytes
         declared = headers.get("content-length")
+        detail = Text("problem.payload-too-large.body", limit=limit)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await send_problem(
-                scope,
-                send,
-                413,
-                "Payload too large",
-                "payload-too-large",
-                f"The request body may hold at most {limit} bytes.",
-            )
+            await send_problem(scope, send, 413, "payload-too-large", detail)
             return
         received = 0
         exceeded = response_started = False
-        detail = f"The request body may hold at most {limit} bytes."
 
         async def limited_receive() -> Message:
             nonlocal received, exceeded
@@ -132,7 +118,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     exceeded = True
-                    raise HTTPException(413, detail)
+                    raise HTTPException(413, str(detail))
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -147,25 +133,27 @@ class BodyLimitMiddleware:
             # app's exception handlers: answer the 413 here instead of letting it become a 500.
             if not exceeded or response_started:
                 raise
-            await send_problem(scope, send, 413, "Payload too large", "payload-too-large", detail)
+            await send_problem(scope, send, 413, "payload-too-large", detail)
 
 
 async def send_problem(
     scope: Scope,
     send: Send,
     status: int,
-    title: str,
     slug: str,
-    detail: str,
+    detail: Text,
     *,
     headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
+    """A problem answered before (or outside) the app's handlers, in the caller's language."""
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    lang = negotiate(Headers(scope=scope).get("accept-language"), getattr(settings, "default_language", "es"))
     body = json.dumps(
         {
             "type": f"/problems/{slug}",
-            "title": title,
+            "title": Text(f"problem.{slug}.title").render(lang),
             "status": status,
-            "detail": detail,
+            "detail": detail.render(lang),
             "instance": scope.get("path"),
         }
     ).encode()
@@ -176,6 +164,8 @@ async def send_problem(
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                (b"content-language", CONTENT_LANGUAGE[lang].encode()),
+                (b"vary", b"Accept-Language"),
                 *headers,
             ],
         }

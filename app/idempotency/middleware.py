@@ -25,6 +25,7 @@ from app.auth import repository as auth_repository
 from app.auth.secrets import matches, parse_prefix
 from app.db import unit_of_work
 from app.http.middleware import send_problem
+from app.i18n import Text
 from app.idempotency import repository
 from app.models import IdempotencyRecord
 
@@ -105,9 +106,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 422,
-                "Validation failed",
                 "validation-error",
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+                Text("idempotency.bad_key", max=MAX_KEY_LENGTH),
             )
             return
         owner = hashlib.sha256(credential.removeprefix("Bearer ").strip().encode()).hexdigest()
@@ -141,9 +141,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 422,
-                "Idempotency key reused",
                 "idempotency-key-reused",
-                "This Idempotency-Key was already used with a different request body.",
+                Text("idempotency.reused"),
             )
             return
         if result.outcome is Outcome.in_flight:
@@ -151,9 +150,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 409,
-                "Request in progress",
                 "idempotency-in-flight",
-                "A request with this Idempotency-Key is still being processed; retry later.",
+                Text("idempotency.in_flight"),
             )
             return
         if result.outcome is Outcome.lost_response:
@@ -161,10 +159,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 409,
-                "Response unavailable",
                 "idempotency-response-lost",
-                "The request with this Idempotency-Key was carried out, but its response "
-                "was not kept; read the resource instead of retrying.",
+                Text("idempotency.response_lost"),
             )
             return
         if result.outcome is Outcome.replay:
@@ -175,9 +171,8 @@ class IdempotencyMiddleware:
                     scope,
                     send,
                     401,
-                    "Authentication required",
                     "unauthorized",
-                    "The API key is not valid.",
+                    Text("auth.key_not_valid"),
                     headers=[(b"www-authenticate", b'Bearer realm="pacta"')],
                 )
                 return
