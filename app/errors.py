@@ -140,6 +140,15 @@ class ServiceUnavailable(AppError):
     status, slug = 503, "service-unavailable"
 
 
+class TextHTTPException(StarletteHTTPException):
+    """An HTTPException whose detail is a catalogue text: for failures inside a body read, where the
+    framework lets only HTTPException through unchanged."""
+
+    def __init__(self, status_code: int, text: Text) -> None:
+        super().__init__(status_code, str(text))
+        self.text = text
+
+
 class Issues:
     """Collects every broken rule of a request body, so one 422 names all the fields at once."""
 
@@ -238,7 +247,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
     headers = dict(exc.headers or {})
     # Starlette's own details are English prose: the catalogue has ours for every status it raises.
-    detail = Text(f"problem.{slug}.detail", path=request.url.path, method=request.method)
+    detail = (
+        exc.text
+        if isinstance(exc, TextHTTPException)
+        else Text(f"problem.{slug}.detail", path=request.url.path, method=request.method)
+    )
     if exc.status_code == 405:
         # Starlette names only the first route that matched the path; Allow must list them all.
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE
+from app.errors import PROBLEM_MEDIA_TYPE, TextHTTPException
 from app.i18n import CONTENT_LANGUAGE, Text, negotiate
 
 access_logger = logging.getLogger("pacta.access")
@@ -118,7 +117,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     exceeded = True
-                    raise HTTPException(413, str(detail))
+                    raise TextHTTPException(413, detail)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -128,7 +127,7 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except HTTPException:
+        except TextHTTPException:
             # A body read by a middleware (idempotency spools it) rather than by a route escapes the
             # app's exception handlers: answer the 413 here instead of letting it become a 500.
             if not exceeded or response_started:
