@@ -285,6 +285,10 @@ def validation_message(error: Mapping[str, Any], lang: str) -> str:
     key = f"validation.{error.get('type', '')}"
     if key in catalogue("es"):
         ctx["error"] = str(cause) if cause is not None else ""
+        if lang == "es" and isinstance(ctx.get("expected"), str):
+            # pydantic lists the allowed values in English ("'a', 'b' or 'c'"); the values are codes.
+            head, sep, last = ctx["expected"].rpartition(" or ")
+            ctx["expected"] = f"{head} o {last}" if sep else last
         return Text(key, **{k: _ctx_value(v) for k, v in ctx.items()}).render(lang)
     if lang == "en":
         return str(error.get("msg", ""))

@@ -144,7 +144,7 @@ async def test_not_registered_after_the_grace_period(registry: Registry) -> None
     assert rule not in await registry.rules_on(agreement, on=SIGNED + days(90))  # the last day of grace
     findings = await registry.findings(on=SIGNED + days(91))
     assert_names(only(findings, rule, agreement), rule, agreement, "2025-03-01", "91 days ago", "90 days")
-    assert "106 days ago" in only(await registry.findings(), rule, agreement)["detail"]
+    assert "hace 106 días" in only(await registry.findings(), rule, agreement)["detail"]
 
 
 async def test_registered_agreements_are_not_flagged(registry: Registry) -> None:
