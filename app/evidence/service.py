@@ -67,7 +67,14 @@ def _validate_form(fields: dict[str, str], *, has_file: bool) -> UploadForm:
         form = UploadForm.model_validate(fields)
     except ValidationError as exc:
         errors = [
-            {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"], "input": e.get("input")}
+            # ctx keeps the limits and allowed values the message is written from (app.errors).
+            {
+                "type": e["type"],
+                "loc": ("body", *e["loc"]),
+                "msg": e["msg"],
+                "input": e.get("input"),
+                "ctx": e.get("ctx"),
+            }
             for e in exc.errors(include_url=False)
         ]
     if not has_file:

@@ -404,7 +404,7 @@ async def test_milestone_judged_on_the_level_verified_by_its_due_date(registry: 
     unverified = await registry.target(in_force, title="Empresas instaladas", **ASCENDING)
     await registry.measurement(unverified, DUE_6 - days(1), 10, evidence_ids=[await registry.evidence(in_force)])
     found = await milestone_findings(registry, in_force)
-    assert "verified level then: none" in found[late]["detail"]
+    assert "nivel verificado entonces: —" in found[late]["detail"]
     assert unverified in found  # reported, never verified: it does not count
 
 
