@@ -5,9 +5,8 @@ import hashlib
 import html
 import re
 import uuid
-from typing import Any
-
 from datetime import date
+from typing import Any
 
 import httpx2
 import pytest
