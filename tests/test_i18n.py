@@ -80,7 +80,8 @@ def test_every_app_error_has_its_title_in_both_languages() -> None:
             importlib.import_module(module.name)
     subclasses = _all_subclasses(AppError)
     assert len(subclasses) > 20
-    for cls in [AppError, *subclasses]:
+    classes: list[type[AppError]] = [AppError, *subclasses]
+    for cls in classes:
         for lang in LANGUAGES:
             assert cls.title_text().key in catalogue(lang), (cls, lang)
 
