@@ -25,7 +25,7 @@ from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
 from app.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.i18n import Text
+from app.i18n import LANGUAGES, Text, catalogue
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
@@ -108,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = None
     app.state.log_signer = load_signer(settings)
     app.state.storage = EvidenceStorage(settings.storage_url or (settings.data_dir / "evidence").resolve().as_uri())
+    # Read the catalogues now: a broken one fails the start, not somebody's request.
+    for lang in LANGUAGES:
+        catalogue(lang)
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)
