@@ -483,7 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pacta: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except AppError as exc:
-        print(f"pacta: {exc.detail}", file=sys.stderr)
+        # The command line speaks English, like its options and help; the API negotiates.
+        print(f"pacta: {exc.render_detail('en')}", file=sys.stderr)
         return EXIT_REFUSED
     except ValidationError as exc:
         print(f"pacta: invalid settings: {_validation_text(exc)}", file=sys.stderr)

@@ -3,7 +3,7 @@
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path(".pacta")
     timezone: str = "America/Mexico_City"
+    # The language of texts for people when the client names none we speak (Accept-Language).
+    default_language: Literal["es", "en"] = "es"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     registration_grace_days: int = Field(default=90, ge=0)

@@ -1,7 +1,11 @@
-"""The AppError hierarchy and the handlers that turn every failure into RFC 9457 problem+json."""
+"""The AppError hierarchy and the handlers that turn every failure into RFC 9457 problem+json.
+
+Titles and details are catalogue texts (app/i18n), written in the caller's language only when the
+problem is answered: a subclass's title is `problem.<slug>.title`."""
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from app.i18n import Text, TextError, catalogue, request_language
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -35,109 +41,138 @@ class Problem(BaseModel):
     errors: list[ValidationIssue] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FieldIssue:
+    """One broken rule of a request, named by its field; its text is written when answered."""
+
+    loc: Sequence[str | int]
+    msg: Text
+    type: str = "value_error"
+
+
 class AppError(Exception):
-    """A failure the client can act on. Subclasses fix status, title and slug."""
+    """A failure the client can act on. Subclasses fix status and slug (the slug names the title)."""
 
     status: int = 500
-    title: str = "Internal server error"
     slug: str = "internal-error"
 
     def __init__(
         self,
-        detail: str,
+        detail: Text | None = None,
         *,
-        errors: Sequence[ValidationIssue] | None = None,
+        errors: Sequence[FieldIssue] | None = None,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(str(detail) if detail is not None else self.slug)
         self.detail = detail
         self.errors = list(errors) if errors is not None else None
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
+    @classmethod
+    def title_text(cls) -> Text:
+        return Text(f"problem.{cls.slug}.title")
+
+    def render_detail(self, lang: str) -> str:
+        """The detail in `lang`: the given text, else every field's message, else the title."""
+        if self.detail is not None:
+            return self.detail.render(lang)
+        if self.errors:
+            return "; ".join(e.msg.render(lang) for e in self.errors)
+        return self.title_text().render(lang)
+
 
 class BadRequest(AppError):
-    status, title, slug = 400, "Bad request", "bad-request"
+    status, slug = 400, "bad-request"
 
 
 class MalformedBody(AppError):
-    status, title, slug = 400, "Malformed request body", "malformed-body"
+    status, slug = 400, "malformed-body"
 
 
 class Unauthorized(AppError):
-    status, title, slug = 401, "Authentication required", "unauthorized"
+    status, slug = 401, "unauthorized"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: Text) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="pacta"'})
 
 
 class Forbidden(AppError):
-    status, title, slug = 403, "Forbidden", "forbidden"
+    status, slug = 403, "forbidden"
 
 
 class NotFound(AppError):
-    status, title, slug = 404, "Not found", "not-found"
+    status, slug = 404, "not-found"
 
 
 class NotAcceptable(AppError):
-    status, title, slug = 406, "Not acceptable", "not-acceptable"
+    status, slug = 406, "not-acceptable"
 
 
 class RequestTimeout(AppError):
     """The client sent its body too slowly, or stopped sending it: the connection is cut off."""
 
-    status, title, slug = 408, "Request timeout", "request-timeout"
+    status, slug = 408, "request-timeout"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: Text) -> None:
         super().__init__(detail, headers={"Connection": "close"})
 
 
 class Conflict(AppError):
-    status, title, slug = 409, "Conflict", "conflict"
+    status, slug = 409, "conflict"
 
 
 class PreconditionFailed(AppError):
-    status, title, slug = 412, "Precondition failed", "precondition-failed"
+    status, slug = 412, "precondition-failed"
 
 
 class PayloadTooLarge(AppError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
+    status, slug = 413, "payload-too-large"
 
 
 class UnsupportedMediaType(AppError):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+    status, slug = 415, "unsupported-media-type"
 
 
 class RuleViolation(AppError):
     """The body is well-formed but breaks a rule of the domain (a field that names no real thing)."""
 
-    status, title, slug = 422, "Validation failed", "validation-error"
+    status, slug = 422, "validation-error"
 
 
 class PreconditionRequired(AppError):
-    status, title, slug = 428, "Precondition required", "precondition-required"
+    status, slug = 428, "precondition-required"
 
 
 class ServiceUnavailable(AppError):
-    status, title, slug = 503, "Service unavailable", "service-unavailable"
+    status, slug = 503, "service-unavailable"
+
+
+class TextHTTPException(StarletteHTTPException):
+    """An HTTPException whose detail is a catalogue text: for failures inside a body read, where the
+    framework lets only HTTPException through unchanged."""
+
+    def __init__(self, status_code: int, text: Text) -> None:
+        super().__init__(status_code, str(text))
+        self.text = text
 
 
 class Issues:
     """Collects every broken rule of a request body, so one 422 names all the fields at once."""
 
     def __init__(self) -> None:
-        self.items: list[ValidationIssue] = []
+        self.items: list[FieldIssue] = []
 
-    def add(self, loc: Sequence[str | int], msg: str) -> None:
-        self.items.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+    def add(self, loc: Sequence[str | int], msg: Text) -> None:
+        self.items.append(FieldIssue(loc=["body", *loc], msg=msg))
 
-    def add_field(self, field: str, msg: str) -> None:
+    def add_field(self, field: str, msg: Text) -> None:
         self.add([field], msg)
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise RuleViolation("; ".join(i.msg for i in self.items), errors=self.items)
+            raise RuleViolation(errors=self.items)
 
 
 def changes_of(update: BaseModel, *, not_null: Sequence[str]) -> dict[str, Any]:
@@ -146,62 +181,71 @@ def changes_of(update: BaseModel, *, not_null: Sequence[str]) -> dict[str, Any]:
     issues = Issues()
     for field in not_null:
         if field in changes and changes[field] is None:
-            issues.add([field], f"{field} cannot be null.")
+            issues.add([field], Text("validation.not_null", field=field))
     issues.raise_if_any()
     return changes
 
 
-def field_error(loc: Sequence[str | int], msg: str, type_: str = "value_error") -> RuleViolation:
+def field_error(loc: Sequence[str | int], msg: Text, type_: str = "value_error") -> RuleViolation:
     """A 422 naming one field, shaped like the framework's own validation errors."""
-    return RuleViolation(msg, errors=[ValidationIssue(loc=list(loc), msg=msg, type=type_)])
+    return RuleViolation(msg, errors=[FieldIssue(loc=list(loc), msg=msg, type=type_)])
 
 
 def problem_response(
-    request: Request | None,
+    request: Request,
     *,
     status: int,
-    title: str,
     slug: str,
-    detail: str,
-    errors: Sequence[ValidationIssue] | None = None,
+    detail: Text | str,
+    title: Text | None = None,
+    errors: Sequence[FieldIssue | ValidationIssue] | None = None,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
+    """A problem written in the request's language (Content-Language and Vary follow from it)."""
+    lang = request_language(request)
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
-        "title": title,
+        "title": (title or Text(f"problem.{slug}.title")).render(lang),
         "status": status,
-        "detail": detail,
-        "instance": request.url.path if request is not None else None,
+        "detail": detail if isinstance(detail, str) else detail.render(lang),
+        "instance": request.url.path,
     }
     if errors is not None:
-        body["errors"] = [e.model_dump() for e in errors]
+        body["errors"] = [_issue(e, lang).model_dump() for e in errors]
     body.update(extra or {})
     return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
 
 
-_STATUS_SLUGS: dict[int, tuple[str, str]] = {
-    400: ("Bad request", "bad-request"),
-    401: ("Authentication required", "unauthorized"),
-    403: ("Forbidden", "forbidden"),
-    404: ("Not found", "not-found"),
-    405: ("Method not allowed", "method-not-allowed"),
-    406: ("Not acceptable", "not-acceptable"),
-    408: ("Request timeout", "request-timeout"),
-    409: ("Conflict", "conflict"),
-    413: ("Payload too large", "payload-too-large"),
-    415: ("Unsupported media type", "unsupported-media-type"),
+def _issue(issue: FieldIssue | ValidationIssue, lang: str) -> ValidationIssue:
+    if isinstance(issue, ValidationIssue):
+        return issue
+    return ValidationIssue(loc=list(issue.loc), msg=issue.msg.render(lang), type=issue.type)
+
+
+_STATUS_SLUGS: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    408: "request-timeout",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
 }
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    lang = request_language(request)
     return problem_response(
         request,
         status=exc.status,
-        title=exc.title,
+        title=exc.title_text(),
         slug=exc.slug,
-        detail=exc.detail,
+        detail=exc.render_detail(lang),
         errors=exc.errors,
         headers=exc.headers,
         extra=exc.extra,
@@ -210,16 +254,18 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title, slug = _STATUS_SLUGS.get(exc.status_code, ("Error", "http-error"))
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
+    slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
     headers = dict(exc.headers or {})
-    if exc.status_code == 404:
-        detail = f"No resource at {request.url.path}."
-    elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}."
+    # Starlette's own details are English prose: the catalogue has ours for every status it raises.
+    detail = (
+        exc.text
+        if isinstance(exc, TextHTTPException)
+        else Text(f"problem.{slug}.detail", path=request.url.path, method=request.method)
+    )
+    if exc.status_code == 405:
         # Starlette names only the first route that matched the path; Allow must list them all.
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-    return problem_response(request, status=exc.status_code, title=title, slug=slug, detail=detail, headers=headers)
+    return problem_response(request, status=exc.status_code, slug=slug, detail=detail, headers=headers)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -239,27 +285,48 @@ def _loc(loc: Sequence[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 
+def validation_message(error: Mapping[str, Any], lang: str) -> str:
+    """A pydantic error in `lang`: our text for its type, with its ctx values (limits, expected
+    values); a validator's own catalogue text; pydantic's English for a type we do not know."""
+    ctx = dict(error.get("ctx") or {})
+    cause = ctx.get("error")
+    if isinstance(cause, TextError):
+        return cause.text.render(lang)
+    key = f"validation.{error.get('type', '')}"
+    if key in catalogue("es"):
+        ctx["error"] = str(cause) if cause is not None else ""
+        if lang == "es" and isinstance(ctx.get("expected"), str):
+            # pydantic lists the allowed values in English ("'a', 'b' or 'c'"); the values are codes.
+            head, sep, last = ctx["expected"].rpartition(" or ")
+            ctx["expected"] = f"{head} o {last}" if sep else last
+        return Text(key, **{k: _ctx_value(v) for k, v in ctx.items()}).render(lang)
+    if lang == "en":
+        return str(error.get("msg", ""))
+    return Text("validation.unknown").render(lang)
+
+
+def _ctx_value(value: Any) -> Any:
+    return value if isinstance(value, int | float | str) else str(value)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     raw = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw):
         return problem_response(
-            request,
-            status=400,
-            title="Malformed request body",
-            slug="malformed-body",
-            detail="The request body is not valid JSON.",
+            request, status=400, slug="malformed-body", detail=Text("problem.malformed-body.not-json")
         )
+    lang = request_language(request)
     issues = [
-        ValidationIssue(loc=_loc(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))) for e in raw
+        ValidationIssue(loc=_loc(e.get("loc", ())), msg=validation_message(e, lang), type=str(e.get("type", "")))
+        for e in raw
     ]
     fields = ", ".join(".".join(str(p) for p in i.loc) for i in issues[:5])
     return problem_response(
         request,
         status=422,
-        title="Validation failed",
         slug="validation-error",
-        detail=f"The request does not match the schema ({fields}).",
+        detail=Text("problem.validation-error.schema", fields=fields),
         errors=issues,
     )
 
@@ -270,9 +337,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:  
     return problem_response(
         request,
         status=500,
-        title="Internal server error",
         slug="internal-error",
-        detail=f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
+        detail=Text("problem.internal-error.detail", request_id=request_id),
     )
 
 

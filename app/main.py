@@ -25,9 +25,14 @@ from app.errors import Conflict, RuleViolation, install_error_handlers
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.http.etag import install_etag_handler
-from app.http.middleware import BodyGuardMiddleware, ReadBodyFirstMiddleware, RequestContextMiddleware
+from app.http.middleware import (
+    BodyGuardMiddleware,
+    ReadBodyFirstMiddleware,
+    RequestContextMiddleware,
+)
 from app.http.public_url import PublicURLMiddleware
 from app.http.routes import api_routes
+from app.i18n import LANGUAGES, Text, catalogue
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.idempotency.ownership import Ownership
 from app.legal_reviews.router import router as legal_reviews_router
@@ -86,7 +91,7 @@ async def _data_error(request: Any, exc: Exception) -> Any:
         return await _unexpected_error(request, exc)
     return await _app_error(
         request,
-        RuleViolation("A value cannot be stored (text with NUL characters, or a number or date out of range)."),
+        RuleViolation(Text("problem.unprocessable-value")),
     )
 
 
@@ -95,7 +100,9 @@ async def _integrity_error(request: Any, exc: Exception) -> Any:
     from app.errors import _app_error
 
     constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
-    detail = "The change conflicts with an existing record" + (f" ({constraint})." if constraint else ".")
+    detail = (
+        Text("problem.conflict.constraint", constraint=constraint) if constraint else Text("problem.conflict.existing")
+    )
     return await _app_error(request, Conflict(detail))
 
 
@@ -119,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ownership = Ownership(None)
     app.state.log_signer = load_signer(settings)
     app.state.storage = EvidenceStorage(settings.storage_url or (settings.data_dir / "evidence").resolve().as_uri())
+    # Read the catalogues now: a broken one fails the start, not somebody's request.
+    for lang in LANGUAGES:
+        catalogue(lang)
     install_error_handlers(app)
     install_etag_handler(app)
     app.add_exception_handler(IntegrityError, _integrity_error)

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
+from app.i18n import Text, TextError
+
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
 
@@ -14,7 +16,7 @@ def _written_as_text(value: object) -> object:
     number, or a string of digits, as a Unix time: `0.5` or `20250101` would be taken for a day in
     1970 instead of being refused."""
     if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
-        raise ValueError("write it as an ISO 8601 string (2025-01-31, 2025-01-31T10:00:00-06:00)")
+        raise TextError(Text("validation.iso_text"))
     return value
 
 
@@ -23,7 +25,7 @@ def _utc_representable(moment: datetime) -> datetime:
     try:
         moment.astimezone(UTC)
     except OverflowError as exc:
-        raise ValueError("the instant is out of the supported range") from exc
+        raise TextError(Text("validation.instant_range")) from exc
     return moment
 
 

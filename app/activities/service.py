@@ -17,6 +17,7 @@ from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
@@ -31,7 +32,7 @@ LINK_FIELDS = {"participant_org_ids": "participant", "target_ids": "target", "ev
 
 class ActivityNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No activity with that id (or not one you may see).")
+        super().__init__(Text("activities.not_found"))
 
 
 class ActivityNotDeletable(Conflict):
@@ -79,28 +80,28 @@ async def _check(session: AsyncSession, facts: dict[str, Any], agreement: Agreem
     issues = Issues()
     starts, ends = facts["starts_at"], facts.get("ends_at")
     if ends is not None and ends < starts:
-        issues.add(["ends_at"], "ends_at cannot be before starts_at.")
+        issues.add(["ends_at"], Text("validation.not_before", field="ends_at", other="starts_at"))
     if ends is not None:
         try:
             _local(ends, _offset_minutes(starts))
         except OverflowError:
-            issues.add(["ends_at"], "ends_at is out of the supported range in the start's offset.")
+            issues.add(["ends_at"], Text("activities.ends_range"))
     if facts.get("status") == ActivityStatus.held.value and starts.date() > today:
-        issues.add(["status"], "An activity cannot have been held before it starts.")
+        issues.add(["status"], Text("activities.held_before_start"))
     orgs = [o for o in [facts.get("organizer_org_id"), *facts.get("participant_org_ids", [])] if o is not None]
     found = await agreement_repository.organizations(session, orgs)
     if facts.get("organizer_org_id") is not None and facts["organizer_org_id"] not in found:
-        issues.add(["organizer_org_id"], "No organization with that id.")
+        issues.add(["organizer_org_id"], Text("common.no_organization"))
     for i, org_id in enumerate(facts.get("participant_org_ids", [])):
         if org_id not in found:
-            issues.add(["participant_org_ids", i], "No organization with that id.")
+            issues.add(["participant_org_ids", i], Text("common.no_organization"))
     for i, target_id in enumerate(facts.get("target_ids", [])):
         if await target_repository.get(session, target_id, agreement_id=agreement.id) is None:
-            issues.add(["target_ids", i], "No target with that id on this agreement.")
+            issues.add(["target_ids", i], Text("common.no_target_on_agreement"))
     evidence = await evidence_repository.of_agreement(session, agreement.id, facts.get("evidence_ids", []))
     for i, evidence_id in enumerate(facts.get("evidence_ids", [])):
         if evidence_id not in evidence:
-            issues.add(["evidence_ids", i], "No evidence document with that id on this agreement.")
+            issues.add(["evidence_ids", i], Text("common.no_evidence_on_agreement"))
     issues.raise_if_any()
 
 
@@ -132,10 +133,10 @@ async def create_activity(
 ) -> ActivityRead:
     agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
-        raise Forbidden("Only the signatory's editors and listed participants' contributors may add activities.")
+        raise Forbidden(Text("activities.add_forbidden"))
     editor = access.can_edit(principal, agreement.signatory_org_id)
     if not editor and data.status is not ActivityStatus.planned:
-        raise Forbidden("A participant's proposal is planned; the signatory's editor confirms it.")
+        raise Forbidden(Text("activities.proposal_planned"))
     facts = data.model_dump(mode="python")
     facts["status"] = data.status.value
     await _check(session, facts, agreement, today)
@@ -193,7 +194,7 @@ async def lock_activity(
         principal, agreement.signatory_org_id, agreement.participant_org_ids
     )
     if not (editor or proposer):
-        raise Forbidden("Only the signatory's editor, or the organization that proposed it, may change this activity.")
+        raise Forbidden(Text("activities.change_forbidden"))
     return activity, agreement, editor
 
 
@@ -213,13 +214,13 @@ async def update_activity(
         and activity.status != ActivityStatus.planned.value
         and changes != {"status": ActivityStatus.cancelled}
     ):
-        raise Forbidden("Once confirmed, an activity is changed by the signatory's editor; its proposer may cancel it.")
+        raise Forbidden(Text("activities.confirmed_change"))
     if (
         "status" in changes
         and not editor
         and changes["status"] not in (ActivityStatus.planned, ActivityStatus.cancelled)
     ):
-        raise Forbidden("Only the signatory's editor confirms an activity or records it as held.")
+        raise Forbidden(Text("activities.confirm_forbidden"))
     current = await read_activity(session, activity)
     facts = current.model_dump(mode="python") | changes
     facts["status"] = str(facts["status"])
@@ -242,7 +243,7 @@ async def update_activity(
 
 async def delete_activity(session: AsyncSession, activity: Activity, *, editor: bool, principal: Principal) -> None:
     if not editor and activity.status != ActivityStatus.planned.value:
-        raise ActivityNotDeletable("A proposal can be withdrawn only while it is planned; cancel it instead.")
+        raise ActivityNotDeletable(Text("activities.withdraw_planned"))
     await _log(session, activity, principal, log_service.Action.delete)
     await repository.remove(session, activity)
 

@@ -1,11 +1,12 @@
 """Problems specific to agreements."""
 
 from app.errors import Conflict, NotFound
+from app.i18n import Text
 
 
 class AgreementNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No agreement with that id (or not one you may see).")
+        super().__init__(Text("agreements.not_found"))
 
 
 class DuplicateExternalRef(Conflict):

@@ -15,6 +15,7 @@ from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpda
 from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.pagination import PageParams, encode_cursor
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
@@ -48,25 +49,27 @@ def _check_dates(facts: dict[str, Any], today: date, issues: Issues) -> None:
     signed: date | None = facts.get("signed_on")
     force: date | None = facts.get("entry_into_force_on")
     if signed is not None and signed > today:
-        issues.add(["signed_on"], "signed_on cannot be in the future: record the signature once it happened.")
+        issues.add(["signed_on"], Text("agreements.signed_in_future"))
     if signed is None:
         for field in ("entry_into_force_on", "suspended_on", "terminated_on"):
             if facts.get(field) is not None:
-                issues.add([field], f"{field} needs signed_on: an unsigned agreement cannot have it.")
+                issues.add([field], Text("agreements.needs_signature", field=field))
     else:
         if force is not None and force < signed:
-            issues.add(["entry_into_force_on"], "entry_into_force_on cannot be before signed_on.")
+            issues.add(
+                ["entry_into_force_on"], Text("validation.not_before", field="entry_into_force_on", other="signed_on")
+            )
         for field in ("suspended_on", "terminated_on", "withdrawn_on"):
             value = facts.get(field)
             if value is not None and value < signed:
-                issues.add([field], f"{field} cannot be before signed_on.")
+                issues.add([field], Text("validation.not_before", field=field, other="signed_on"))
         expires = facts.get("expires_on")
         if expires is not None and expires <= max(signed, force or signed):
-            issues.add(["expires_on"], "expires_on must come after signature and entry into force.")
+            issues.add(["expires_on"], Text("agreements.expires_order"))
     if facts.get("terminated_on") is not None and not facts.get("termination_reason"):
-        issues.add(["termination_reason"], "A termination needs its reason.")
+        issues.add(["termination_reason"], Text("agreements.termination_needs_reason"))
     if facts.get("termination_reason") and facts.get("terminated_on") is None:
-        issues.add(["termination_reason"], "termination_reason goes with terminated_on.")
+        issues.add(["termination_reason"], Text("agreements.reason_needs_termination"))
 
 
 async def _check_facts(
@@ -75,27 +78,29 @@ async def _check_facts(
     """Check a complete set of facts; returns the de-duplicated participant ids."""
     for i, counterpart in enumerate(facts.get("counterparts") or []):
         if not catalogs.is_country(counterpart["country"]):
-            issues.add(["counterparts", i, "country"], f"{counterpart['country']!r} is not an ISO 3166-1 alpha-2 code.")
+            issues.add(
+                ["counterparts", i, "country"], Text("validation.country_code", value=repr(counterpart["country"]))
+            )
     for i, language in enumerate(facts.get("languages") or []):
         if not catalogs.is_language(language):
-            issues.add(["languages", i], f"{language!r} is not an ISO 639-1 language code.")
+            issues.add(["languages", i], Text("validation.language_code", value=repr(language)))
     _check_dates(facts, today, issues)
     participants = list(dict.fromkeys(facts.get("participant_org_ids") or []))
     found = await repository.organizations(session, [signatory_org_id, *participants])
     signatory = found.get(signatory_org_id)
     if signatory is None:
-        issues.add(["signatory_org_id"], "No organization with that id.")
+        issues.add(["signatory_org_id"], Text("common.no_organization"))
     elif OrganizationKind(signatory.kind) not in SIGNATORY_KINDS:
         issues.add(
             ["signatory_org_id"],
-            f"A {signatory.kind} cannot sign: the signatory is a municipality, state or federal body.",
+            Text("agreements.signatory_kind", kind=signatory.kind),
         )
     for i, org_id in enumerate(facts.get("participant_org_ids") or []):
         org = found.get(org_id)
         if org is None:
-            issues.add(["participant_org_ids", i], f"No organization {org_id}.")
+            issues.add(["participant_org_ids", i], Text("agreements.no_participant", org_id=org_id))
         elif org.kind == OrganizationKind.platform:
-            issues.add(["participant_org_ids", i], "The platform organization cannot take part in agreements.")
+            issues.add(["participant_org_ids", i], Text("agreements.platform_participant"))
     return participants
 
 
@@ -112,7 +117,7 @@ async def create_agreement(
     session: AsyncSession, data: AgreementCreate, *, principal: Principal, today: date
 ) -> AgreementRead:
     if not access.can_edit(principal, data.signatory_org_id):
-        raise Forbidden("Only an editor of the signatory organization (or an admin) may create its agreements.")
+        raise Forbidden(Text("agreements.create_forbidden"))
     facts = data.model_dump(mode="python")
     facts["counterparts"] = [c.model_dump(mode="json") for c in data.counterparts]
     issues = Issues()
@@ -123,7 +128,7 @@ async def create_agreement(
     if data.external_ref is not None and await repository.external_ref_taken(
         session, data.signatory_org_id, data.external_ref, other_than=None
     ):
-        raise DuplicateExternalRef(f"This signatory already has an agreement with external_ref {data.external_ref!r}.")
+        raise DuplicateExternalRef(Text("agreements.duplicate_external_ref", ref=repr(data.external_ref)))
     agreement = Agreement(**_stored(facts))
     await repository.add(session, agreement)
     await repository.replace_participants(session, agreement.id, participants)
@@ -217,7 +222,7 @@ async def locked_child(
     today: date,
     not_found: NotFound,
     may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
-    refusal: str = "Only an editor of the signatory organization (or an admin) may change this.",
+    refusal: Text = Text("agreements.change_child_forbidden"),
 ) -> tuple[ChildT, Agreement, AgreementRead]:
     """The child locked for change, its agreement locked too (its derived state follows), and the
     agreement as read before the change (to announce a status the change moves)."""
@@ -238,7 +243,7 @@ async def lock_for_change(
     principal: Principal,
     today: date,
     may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
-    refusal: str = "Only an editor of the signatory organization (or an admin) may change this agreement.",
+    refusal: Text = Text("agreements.change_forbidden"),
 ) -> tuple[Agreement, AgreementRead]:
     """Lock the row, then check the caller may see (404) and change (403) it.
 
@@ -264,9 +269,9 @@ async def _check_signature_against_registrations(
         return
     first = min(submitted)
     if signed_on is None:
-        issues.add(["signed_on"], f"The agreement was submitted for registration on {first}: it stays signed.")
+        issues.add(["signed_on"], Text("agreements.stays_signed", first=first))
     elif signed_on > first:
-        issues.add(["signed_on"], f"signed_on cannot be after its submission for registration on {first}.")
+        issues.add(["signed_on"], Text("agreements.signed_after_submission", first=first))
 
 
 async def update_agreement(
@@ -302,7 +307,7 @@ async def update_agreement(
         and ref is not None
         and await repository.external_ref_taken(session, agreement.signatory_org_id, ref, other_than=agreement.id)
     ):
-        raise DuplicateExternalRef(f"This signatory already has an agreement with external_ref {ref!r}.")
+        raise DuplicateExternalRef(Text("agreements.duplicate_external_ref", ref=repr(ref)))
     for field, value in _stored(changes).items():
         setattr(agreement, field, value)
     agreement.updated_at = datetime.now(UTC)
@@ -317,14 +322,9 @@ async def delete_agreement(
     session: AsyncSession, agreement: Agreement, current: AgreementRead, *, principal: Principal
 ) -> None:
     if current.status is AgreementStatus.draft and await repository.has_children(session, agreement.id):
-        raise AgreementNotDeletable(
-            "This draft has targets, evidence or activities: delete them first, so each removal is recorded."
-        )
+        raise AgreementNotDeletable(Text("agreements.draft_has_children"))
     if current.status is not AgreementStatus.draft:
-        raise AgreementNotDeletable(
-            f"Only drafts can be deleted; this agreement is {current.status.value}. "
-            "A signed agreement is corrected, terminated or withdrawn, never erased."
-        )
+        raise AgreementNotDeletable(Text("agreements.only_drafts", status=current.status.value))
     await repository.remove(session, agreement)
     await _log(session, agreement, [], principal, log_service.Action.delete)
 

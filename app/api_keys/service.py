@@ -12,6 +12,7 @@ from app.auth.dependencies import Principal
 from app.auth.secrets import new_key
 from app.errors import Forbidden, field_error
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import ApiKey, Organization, Role
@@ -32,10 +33,10 @@ async def issue_key(
 ) -> tuple[ApiKey, str]:
     """A new key and its secret (to show once; only its hash is kept)."""
     if role is Role.admin and org.id != PLATFORM_ORG_ID:
-        raise field_error(["body", "role"], "Admin keys belong to the platform organization only.")
+        raise field_error(["body", "role"], Text("api_keys.admin_platform_only"))
     now = datetime.now(UTC)
     if expires_at is not None and expires_at <= now:
-        raise field_error(["body", "expires_at"], "expires_at must be in the future.")
+        raise field_error(["body", "expires_at"], Text("api_keys.expires_future"))
     if expires_at is not None:
         expires_at = expires_at.astimezone(UTC)  # answered in UTC, as every read of it is
     secret, prefix, secret_hash = new_key()
@@ -62,7 +63,7 @@ async def issue_key(
 
 def ensure_may_list(principal: Principal, org: Organization) -> None:
     if not principal.reads_everything and principal.org_id != org.id:
-        raise Forbidden("Only admins, auditors and the organization itself may list its keys.")
+        raise Forbidden(Text("api_keys.list_forbidden"))
 
 
 async def list_keys(

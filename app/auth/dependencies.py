@@ -13,6 +13,7 @@ from app.auth import repository
 from app.auth.secrets import matches, parse_prefix
 from app.db import sessionmaker_of
 from app.errors import Forbidden, Unauthorized
+from app.i18n import Text
 from app.models import OrganizationKind, Role
 
 _bearer = HTTPBearer(
@@ -51,18 +52,18 @@ async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> 
     scheme, _, secret = header.strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
-        raise Unauthorized("The Authorization header must be 'Bearer <api key>'.")
+        raise Unauthorized(Text("auth.bearer_format"))
     prefix = parse_prefix(secret)
     async with maker() as session:
         found = None if prefix is None else await repository.key_with_org(session, prefix)
         if found is None or not matches(secret, found[0].secret_hash):
-            raise Unauthorized("The API key is not valid.")
+            raise Unauthorized(Text("auth.key_not_valid"))
         key, org = found
         now = datetime.now(UTC)
         if key.revoked_at is not None:
-            raise Unauthorized("The API key has been revoked.")
+            raise Unauthorized(Text("auth.key_revoked"))
         if key.expires_at is not None and key.expires_at <= now:
-            raise Unauthorized("The API key has expired.")
+            raise Unauthorized(Text("auth.key_expired"))
         if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
             await repository.touch(session, key, now)
             await session.commit()
@@ -92,7 +93,7 @@ async def required_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
-        raise Unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <api key>'.")
+        raise Unauthorized(Text("auth.key_required"))
     return principal
 
 
@@ -100,7 +101,7 @@ async def admin_principal(
     principal: Annotated[Principal, Depends(required_principal)],
 ) -> Principal:
     if not principal.is_admin:
-        raise Forbidden("Only an admin key of the platform organization may do this.")
+        raise Forbidden(Text("auth.admin_only"))
     return principal
 
 

@@ -25,6 +25,7 @@ from app.auth.dependencies import (
 from app.errors import AppError, Forbidden, Unauthorized
 from app.http.middleware import send_app_error
 from app.http.routes import Needs, matched_route, needs
+from app.i18n import Text
 
 
 class AuthenticationMiddleware:
@@ -51,9 +52,9 @@ class AuthenticationMiddleware:
                 principal = await authenticate(maker, header)
                 state["organization_id"] = str(principal.org_id)
             if required in (Needs.key, Needs.admin) and principal is None:
-                raise Unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <api key>'.")
+                raise Unauthorized(Text("auth.key_required"))
             if required is Needs.admin and principal is not None and not principal.is_admin:
-                raise Forbidden("Only an admin key of the platform organization may do this.")
+                raise Forbidden(Text("auth.admin_only"))
         except AppError as exc:
             await send_app_error(scope, send, exc)
             return

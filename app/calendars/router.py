@@ -16,6 +16,7 @@ from app.deadlines.repository import Scope
 from app.errors import NotFound
 from app.http.headers import idempotency_key_header
 from app.http.pagination import Page, PageParams, page_params, page_response
+from app.i18n import LanguageDep
 from app.organizations.dependencies import OrganizationDep
 
 router = APIRouter(tags=["calendars"])
@@ -91,6 +92,7 @@ async def get_agreement_calendar(
     session: SessionDep,
     today: Today,
     request: Request,
+    lang: LanguageDep,
     token: Token = None,
 ) -> Response:
     """The agreement's activities, milestone due dates, expiry and registration deadline (public
@@ -113,7 +115,7 @@ async def get_agreement_calendar(
     )
     rows = await service.feed_rows(session, scope, today, settings.registration_grace_days)
     base = str(request.base_url).rstrip("/")
-    return _ics(service.render(agreement.title, rows, base_url=base), f"agreement-{agreement.id}.ics")
+    return _ics(service.render(agreement.title, rows, base_url=base, lang=lang), f"agreement-{agreement.id}.ics")
 
 
 @router.get(
@@ -127,6 +129,7 @@ async def get_organization_calendar(
     session: SessionDep,
     today: Today,
     request: Request,
+    lang: LanguageDep,
     token: Token = None,
 ) -> Response:
     """The organization's agreements in one feed: public ones without a token; with its token,
@@ -147,4 +150,4 @@ async def get_organization_calendar(
     )
     rows = await service.feed_rows(session, scope, today, settings.registration_grace_days)
     base = str(request.base_url).rstrip("/")
-    return _ics(service.render("Pacta", rows, base_url=base), f"organization-{organization_id}.ics")
+    return _ics(service.render("Pacta", rows, base_url=base, lang=lang), f"organization-{organization_id}.ics")

@@ -13,8 +13,10 @@ from app.agreements import repository as agreement_repository
 from app.auth.dependencies import Principal
 from app.calendars import repository
 from app.deadlines import repository as deadline_repository
+from app.deadlines import service as deadline_service
 from app.errors import Forbidden, NotFound
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import CalendarToken, Organization, Role
@@ -30,7 +32,7 @@ ACTIVITY_STATUS = {"planned": "TENTATIVE", "confirmed": "CONFIRMED", "held": "CO
 
 class FeedNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No calendar feed here (or the token is not valid for it).")
+        super().__init__(Text("calendars.feed_not_found"))
 
 
 def _hash(token: str) -> str:
@@ -39,9 +41,9 @@ def _hash(token: str) -> str:
 
 def ensure_may_manage(principal: Principal, org: Organization) -> None:
     if not (principal.is_admin or principal.org_id == org.id):
-        raise Forbidden("Only the organization's own keys (or an admin) manage its calendar feed tokens.")
+        raise Forbidden(Text("calendars.manage_forbidden"))
     if principal.role is Role.auditor and principal.org_id != org.id:
-        raise Forbidden("Auditors read; they do not manage other organizations' tokens.")
+        raise Forbidden(Text("calendars.auditor_forbidden"))
 
 
 async def issue(
@@ -66,7 +68,7 @@ async def revoke(session: AsyncSession, org: Organization, token_id: uuid.UUID, 
     ensure_may_manage(principal, org)
     row = await repository.get(session, org.id, token_id)
     if row is None:
-        raise NotFound("No calendar token with that id in this organization.")
+        raise NotFound(Text("calendars.token_not_found"))
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         await repository.add(session, row)
@@ -116,7 +118,7 @@ async def feed_rows(
         after = (page[-1]["date"], page[-1]["kind"], page[-1]["subject_id"])
 
 
-def render(name: str, rows: list[dict[str, Any]], *, base_url: str) -> bytes:
+def render(name: str, rows: list[dict[str, Any]], *, base_url: str, lang: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -127,7 +129,7 @@ def render(name: str, rows: list[dict[str, Any]], *, base_url: str) -> bytes:
         event = Event()
         event.add("uid", f"{row['uid']}@pacta")
         event.add("dtstamp", stamp)
-        event.add("summary", row["title"])
+        event.add("summary", deadline_service.title_of(row, lang))
         if row["kind"] == "activity":
             event.add("dtstart", row["starts_at"].astimezone(UTC))
             if row["ends_at"] is not None:
@@ -141,7 +143,10 @@ def render(name: str, rows: list[dict[str, Any]], *, base_url: str) -> bytes:
             event.add("dtend", row["date"] + timedelta(days=1))
             event.add("transp", "TRANSPARENT")
             event.add("url", f"{base_url}/v1/agreements/{row['agreement_id']}")
-        event.add("description", f"{row['kind'].replace('_', ' ')} - {row['agreement_title']}")
+        kind = Text(f"label.deadline_kind.{row['kind']}")
+        event.add(
+            "description", Text("calendars.description", kind=kind, agreement=row["agreement_title"]).render(lang)
+        )
         event.add("categories", [str(row["kind"])])
         calendar.add_component(event)
     data: bytes = calendar.to_ical()

@@ -48,14 +48,14 @@ def _rules_sql() -> str:
     return f"""
     SELECT 'sre_not_informed_before_signature' AS rule, agreements.id AS agreement_id,
            'agreement' AS subject_type, agreements.id AS subject_id,
-           concat('Signed on ', agreements.signed_on, ' with no SRE dictamen requested on or before that day.') AS detail
+           jsonb_build_object('signed_on', agreements.signed_on) AS detail
       FROM agreements
      WHERE agreements.signed_on IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
                           AND r.kind = 'sre_dictamen' AND r.requested_on <= agreements.signed_on)
     UNION ALL
     SELECT 'no_favorable_dictamen_before_signature', agreements.id, 'agreement', agreements.id,
-           concat('Signed on ', agreements.signed_on, ' with no favorable SRE dictamen decided by then.')
+           jsonb_build_object('signed_on', agreements.signed_on)
       FROM agreements
      WHERE agreements.signed_on IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
@@ -63,15 +63,15 @@ def _rules_sql() -> str:
                           AND r.decided_on <= agreements.signed_on)
     UNION ALL
     SELECT 'not_registered', agreements.id, 'agreement', agreements.id,
-           concat('Signed on ', agreements.signed_on, ', ', CAST(:today AS date) - agreements.signed_on,
-                  ' days ago, and not registered with the SRE (grace period ', CAST(:grace_days AS int), ' days).')
+           jsonb_build_object('signed_on', agreements.signed_on, 'days', CAST(:today AS date) - agreements.signed_on,
+                              'grace_days', CAST(:grace_days AS int))
       FROM agreements
      WHERE agreements.signed_on IS NOT NULL
        AND agreements.signed_on < CAST(:today AS date) - CAST(:grace_days AS int)
        AND agreements.registration_state IS DISTINCT FROM 'registered'
     UNION ALL
     SELECT 'no_council_approval', agreements.id, 'agreement', agreements.id,
-           concat('Municipal agreement signed on ', agreements.signed_on, ' with no favorable council approval by then.')
+           jsonb_build_object('signed_on', agreements.signed_on)
       FROM agreements JOIN organizations o ON o.id = agreements.signatory_org_id AND o.kind = 'municipality'
      WHERE agreements.signed_on IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
@@ -79,40 +79,39 @@ def _rules_sql() -> str:
                           AND r.decided_on <= agreements.signed_on)
     UNION ALL
     SELECT 'private_counterpart', agreements.id, 'agreement', agreements.id,
-           concat('A counterpart is a private entity: ',
-                  jsonb_path_query_first(agreements.counterparts, '$[*] ? (@.kind == "private_entity").name') #>> '{{}}',
-                  '.')
+           jsonb_build_object('name',
+                  jsonb_path_query_first(agreements.counterparts, '$[*] ? (@.kind == "private_entity").name') #>> '{{}}')
       FROM agreements
      WHERE agreements.counterparts @> '[{{"kind": "private_entity"}}]'
     UNION ALL
     SELECT 'no_signed_text', agreements.id, 'agreement', agreements.id,
-           concat('Signed on ', agreements.signed_on, ' but no accepted agreement_text document is on file.')
+           jsonb_build_object('signed_on', agreements.signed_on)
       FROM agreements
      WHERE agreements.signed_on IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM evidence_documents e WHERE e.agreement_id = agreements.id
                           AND e.document_type = 'agreement_text' AND e.status = 'accepted')
     UNION ALL
     SELECT 'dispute_clause_not_reviewed', agreements.id, 'agreement', agreements.id,
-           'The agreement has a dispute-settlement clause that no legal review assessed.'
+           '{{}}'::jsonb
       FROM agreements
      WHERE agreements.has_dispute_settlement_clause
        AND NOT EXISTS (SELECT 1 FROM legal_reviews r WHERE r.agreement_id = agreements.id
                           AND r.checks ->> 'dispute_clause_compliant' IS NOT NULL)
     UNION ALL
     SELECT 'in_force_without_targets', agreements.id, 'agreement', agreements.id,
-           concat('In force since ', {in_force_on}, ' with no target.')
+           jsonb_build_object('since', {in_force_on})
       FROM agreements
      WHERE ({status}) = 'in_force'
        AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.agreement_id = agreements.id)
     UNION ALL
     SELECT 'target_without_baseline', t.agreement_id, 'target', t.id,
-           concat('Target "', t.title, '" has no baseline value.')
+           jsonb_build_object('target', t.title)
       FROM targets t
      WHERE t.measure <> 'qualitative' AND t.baseline_value IS NULL
     UNION ALL
     SELECT 'milestone_not_met', agreements.id, 'target', t.id,
-           concat('Target "', t.title, '": the ', m.months, '-month milestone (due ', d.due_on, ', target ',
-                  trim_scale(m.target_value), ') was not met; verified level then: ', coalesce(trim_scale(v.value)::text, 'none'), '.')
+           jsonb_build_object('target', t.title, 'months', m.months, 'due_on', d.due_on,
+                              'target_value', trim_scale(m.target_value), 'verified', trim_scale(v.value))
       FROM targets t
       JOIN agreements ON agreements.id = t.agreement_id AND agreements.signed_on IS NOT NULL
       CROSS JOIN LATERAL jsonb_to_recordset(t.milestones) AS m(months int, target_value numeric)
@@ -130,15 +129,14 @@ def _rules_sql() -> str:
            END
     UNION ALL
     SELECT 'measurement_without_evidence', x.agreement_id, 'measurement', x.id,
-           concat('The ', x.status, ' measurement of ', x.as_of, ' cites no evidence that was not rejected.')
+           jsonb_build_object('status', x.status, 'as_of', x.as_of)
       FROM measurements x
      WHERE x.status <> 'rejected'
        AND NOT EXISTS (SELECT 1 FROM measurement_evidence me JOIN evidence_documents e ON e.id = me.evidence_id
                         WHERE me.measurement_id = x.id AND e.status <> 'rejected')
     UNION ALL
     SELECT 'dormant', agreements.id, 'agreement', agreements.id,
-           concat('In force since ', {in_force_on}, ' with no verified progress in the last ',
-                  CAST(:dormancy_months AS int), ' months.')
+           jsonb_build_object('since', {in_force_on}, 'months', CAST(:dormancy_months AS int))
       FROM agreements
      WHERE ({status}) = 'in_force'
        AND CAST({in_force_on} + make_interval(months => CAST(:dormancy_months AS int)) AS date) < CAST(:today AS date)

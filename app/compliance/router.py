@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params
+from app.i18n import LanguageDep
 
 router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
 
@@ -60,9 +61,9 @@ Params = Annotated[repository.Params, Depends(rule_params)]
 
 
 @router.get("/rules")
-async def list_compliance_rules(principal: CurrentPrincipal) -> list[RuleRead]:  # noqa: ARG001
-    """Every rule with its code, severity and legal basis."""
-    return service.rules()
+async def list_compliance_rules(principal: CurrentPrincipal, lang: LanguageDep) -> list[RuleRead]:  # noqa: ARG001
+    """Every rule with its code, severity and legal basis (texts in the Accept-Language)."""
+    return service.rules(lang)
 
 
 @router.get("/findings", response_model=Page[Finding], responses={200: {"content": {"text/csv": {}}}})
@@ -72,11 +73,12 @@ async def list_compliance_findings(
     session: SessionDep,
     request: Request,
     page: Annotated[PageParams, Depends(page_params)],
+    lang: LanguageDep,
 ) -> Response:
     """Findings evaluated today over the whole registry (an editor: its organization's)."""
 
     async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[Finding], str | None]:
-        return await service.findings(s, params, scope, p)
+        return await service.findings(s, params, scope, p, lang=lang)
 
     return await list_response(
         request, session, page, fetch, item=Finding, csv_columns=CSV_COLUMNS, filename="compliance-findings.csv"

@@ -1,7 +1,13 @@
-"""The rules, each with a stable code, a severity and its legal basis (API.md, DOMAIN.md)."""
+"""The rules, each with a stable code and a severity (API.md, DOMAIN.md). Their title, legal basis
+and description are catalogue texts (`compliance.rule.<code>.*`): the legal basis is quoted in
+Spanish as the law is written, and translated for English readers."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from app.i18n import Text
 
 
 class Severity(StrEnum):
@@ -13,100 +19,36 @@ class Severity(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Rule:
     code: str
-    title: str
     severity: Severity
-    legal_basis: str
-    description: str
+
+    def title(self, lang: str) -> str:
+        return Text(f"compliance.rule.{self.code}.title").render(lang)
+
+    def legal_basis(self, lang: str) -> str:
+        return Text(f"compliance.rule.{self.code}.legal_basis").render(lang)
+
+    def description(self, lang: str) -> str:
+        return Text(f"compliance.rule.{self.code}.description").render(lang)
+
+    def detail(self, lang: str, facts: Mapping[str, Any] | None) -> str:
+        """One finding's detail from the facts the query found (dates, names, numbers)."""
+        values = {k: "—" if v is None else v for k, v in (facts or {}).items()}
+        return Text(f"compliance.finding.{self.code}", **values).render(lang)
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "sre_not_informed_before_signature",
-        "SRE not informed before signature",
-        Severity.high,
-        "LSCT art. 7",
-        "The signatory must keep the SRE informed of any agreement it intends to sign: no SRE dictamen was "
-        "requested on or before the signature date.",
-    ),
-    Rule(
-        "no_favorable_dictamen_before_signature",
-        "No favorable SRE dictamen before signature",
-        Severity.high,
-        "LSCT art. 7",
-        "The SRE issues a dictamen de procedencia on signing the agreement: none was favorable by the signature date.",
-    ),
-    Rule(
-        "not_registered",
-        "Not registered with the SRE",
-        Severity.medium,
-        "LSCT art. 7 (no statutory deadline; grace period PACTA_REGISTRATION_GRACE_DAYS)",
-        "The agreement was signed more than the grace period ago and is not inscribed in the SRE registry.",
-    ),
-    Rule(
-        "no_council_approval",
-        "Municipal agreement without council approval",
-        Severity.high,
-        "Ley Orgánica Municipal / Reglamento de Ciudades Hermanas; LSCT art. 2 fr. II (competence)",
-        "A municipal agreement was signed without a favorable cabildo approval decided by then.",
-    ),
-    Rule(
-        "private_counterpart",
-        "Private counterpart",
-        Severity.high,
-        "LSCT art. 2 fr. II",
-        "A counterpart is a private entity: with a private foreign party this is a private contract, not an "
-        "interinstitutional agreement.",
-    ),
-    Rule(
-        "no_signed_text",
-        "No signed text on file",
-        Severity.medium,
-        'LSCT art. 2 fr. II ("por escrito")',
-        "The agreement is signed but no accepted agreement_text document holds its written text.",
-    ),
-    Rule(
-        "dispute_clause_not_reviewed",
-        "Dispute clause not reviewed",
-        Severity.medium,
-        "LSCT art. 8",
-        "The agreement has a dispute-settlement clause and no legal review assessed whether it gives equal "
-        "treatment, a hearing and impartial bodies.",
-    ),
-    Rule(
-        "in_force_without_targets",
-        "In force without targets",
-        Severity.medium,
-        "Registry policy: verifiable results",
-        "The agreement is in force and has no verifiable target.",
-    ),
-    Rule(
-        "target_without_baseline",
-        "Target without baseline",
-        Severity.low,
-        "Registry policy: IATI results (baseline)",
-        "A numeric target has no baseline value, so progress cannot be measured from it.",
-    ),
-    Rule(
-        "milestone_not_met",
-        "Milestone not met",
-        Severity.medium,
-        "Registry policy: 6/12/24-month milestones",
-        "A milestone's due date passed and the verified progress did not move from the baseline toward its target.",
-    ),
-    Rule(
-        "measurement_without_evidence",
-        "Measurement without evidence",
-        Severity.medium,
-        "Registry policy: evidence-backed progress",
-        "A reported or verified measurement cites no evidence document that was not rejected.",
-    ),
-    Rule(
-        "dormant",
-        "Dormant agreement",
-        Severity.medium,
-        "Registry policy (PACTA_DORMANCY_MONTHS)",
-        "The agreement is in force and has shown no verified progress for the dormancy period.",
-    ),
+    Rule("sre_not_informed_before_signature", Severity.high),
+    Rule("no_favorable_dictamen_before_signature", Severity.high),
+    Rule("not_registered", Severity.medium),
+    Rule("no_council_approval", Severity.high),
+    Rule("private_counterpart", Severity.high),
+    Rule("no_signed_text", Severity.medium),
+    Rule("dispute_clause_not_reviewed", Severity.medium),
+    Rule("in_force_without_targets", Severity.medium),
+    Rule("target_without_baseline", Severity.low),
+    Rule("milestone_not_met", Severity.medium),
+    Rule("measurement_without_evidence", Severity.medium),
+    Rule("dormant", Severity.medium),
 )
 
 BY_CODE = {r.code: r for r in RULES}

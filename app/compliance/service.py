@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date
+from typing import Any
 
 import pycountry
 from sqlalchemy import literal_column
@@ -14,6 +15,7 @@ from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary, SummaryG
 from app.config import Settings
 from app.errors import Forbidden
 from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
+from app.i18n import Text
 from app.models import Role
 
 FINDINGS_SORT = SortKey(
@@ -23,9 +25,15 @@ FINDINGS_SORT = SortKey(
 )
 
 
-def rules() -> list[RuleRead]:
+def rules(lang: str) -> list[RuleRead]:
     return [
-        RuleRead(code=r.code, title=r.title, severity=r.severity, legal_basis=r.legal_basis, description=r.description)
+        RuleRead(
+            code=r.code,
+            title=r.title(lang),
+            severity=r.severity,
+            legal_basis=r.legal_basis(lang),
+            description=r.description(lang),
+        )
         for r in RULES
     ]
 
@@ -44,7 +52,7 @@ def scope_for(
     elif principal.role in (Role.editor, Role.legal_reviewer):
         only = principal.org_id
     else:
-        raise Forbidden("Compliance findings are for auditors, admins and the signatories' own editors.")
+        raise Forbidden(Text("compliance.forbidden"))
     selected = rules or [r.code for r in RULES]
     if severity is not None:
         selected = [c for c in selected if BY_CODE[c].severity is severity]
@@ -60,11 +68,11 @@ def params_for(settings: Settings, today: date) -> repository.Params:
 
 
 async def findings(
-    session: AsyncSession, params: repository.Params, scope: repository.Scope, page: PageParams
+    session: AsyncSession, params: repository.Params, scope: repository.Scope, page: PageParams, *, lang: str
 ) -> tuple[list[Finding], str | None]:
     after = None if page.cursor is None else decode_cursor(FINDINGS_SORT, page.cursor)
     rows = await repository.findings_page(session, params, scope, after=after, limit=page.limit + 1)
-    items = [_finding(r) for r in rows[: page.limit]]
+    items = [finding(r, lang) for r in rows[: page.limit]]
     cursor = None
     if len(rows) > page.limit and items:
         last = items[-1]
@@ -77,10 +85,17 @@ def _state_name(code: str | None) -> str | None:
     return code if found is None else str(found.name)
 
 
-def _finding(row: dict[str, object]) -> Finding:
+def finding(row: dict[str, Any], lang: str) -> Finding:
+    """A finding row in `lang`: the rule's title and legal basis, the detail written from its facts."""
     rule = BY_CODE[str(row["rule"])]
     return Finding.model_validate(
-        {**row, "title": rule.title, "severity": rule.severity, "legal_basis": rule.legal_basis}
+        {
+            **row,
+            "title": rule.title(lang),
+            "severity": rule.severity,
+            "legal_basis": rule.legal_basis(lang),
+            "detail": rule.detail(lang, row["detail"]),
+        }
     )
 
 

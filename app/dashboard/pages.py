@@ -1,6 +1,7 @@
 """The public dashboard pages: /dashboard and /dashboard/agreements/{id}, server-rendered HTML.
 
-Spanish by default, English with `?lang=en`. Outside the OpenAPI document: pages for people, not an
+Spanish by default (PACTA_DEFAULT_LANGUAGE), English with `?lang=en` or an Accept-Language that
+prefers it. Outside the OpenAPI document: pages for people, not an
 API; the same figures are at /v1/dashboard/summary, computed by the same service function.
 """
 
@@ -16,23 +17,24 @@ from app.agreements.errors import AgreementNotFound
 from app.auth.dependencies import optional_principal
 from app.clock import Today
 from app.dashboard import service
-from app.dashboard.i18n import DEFAULT_LANGUAGE, Locale, language
+from app.dashboard.i18n import DEFAULT_LANGUAGE, Locale
 from app.dashboard.render import bars, page, progress_width, stacked
 from app.dashboard.repository import Filters
 from app.db import SessionDep
+from app.i18n import PageLanguageDep
 from app.targets.schemas import MilestoneStatus
 
 # Like every endpoint: anonymous is fine, but a key that is sent must be valid.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_principal)])
 
 RECENT_AGREEMENTS = 50
-Lang = Annotated[str | None, Query(max_length=10)]
 
 
-def link(path: str, lang: str, **params: str | None) -> str:
-    """A same-site link that keeps the page's language (Spanish needs no parameter)."""
+def link(path: str, lang: str, *, explicit: bool = False, **params: str | None) -> str:
+    """A same-site link that keeps the page's language (Spanish needs no parameter). The language
+    switch names its language always: without it the browser's Accept-Language would decide."""
     query = {k: v for k, v in params.items() if v is not None}
-    if lang != DEFAULT_LANGUAGE:
+    if explicit or lang != DEFAULT_LANGUAGE:
         query["lang"] = lang
     return f"{path}?{urlencode(query)}" if query else path
 
@@ -49,7 +51,7 @@ def not_found(locale: Locale, message_key: str = "not_found") -> HTMLResponse:
         status_code=404,
         message=locale[message_key],
         home=link("/dashboard", locale.lang),
-        switch=link("/dashboard", "en" if locale.lang == "es" else "es"),
+        switch=link("/dashboard", "en" if locale.lang == "es" else "es", explicit=True),
         api="/v1/dashboard/summary",
     )
 
@@ -58,11 +60,11 @@ def not_found(locale: Locale, message_key: str = "not_found") -> HTMLResponse:
 async def dashboard_page(
     session: SessionDep,
     today: Today,
-    lang: Lang = None,
+    lang: PageLanguageDep,
     state: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     """The public overview: agreements by state, status, registration and subject; key indicators; milestones."""
-    locale = Locale(language(lang))
+    locale = Locale(lang)
     state = state.strip().upper() if state and state.strip() else None
     if state is not None and not catalogs.is_subdivision(state):
         return not_found(locale, "not_found_state")
@@ -110,17 +112,17 @@ async def dashboard_page(
         state_options=_state_options(),
         home=link("/dashboard", t.lang),
         clear_filter=link("/dashboard", t.lang),
-        switch=link("/dashboard", "en" if t.lang == "es" else "es", state=state),
+        switch=link("/dashboard", "en" if t.lang == "es" else "es", explicit=True, state=state),
         api=link("/v1/dashboard/summary", DEFAULT_LANGUAGE, state=state),
     )
 
 
 @router.get("/dashboard/agreements/{agreement_id}", response_class=HTMLResponse)
 async def dashboard_agreement_page(
-    agreement_id: str, session: SessionDep, today: Today, lang: Lang = None
+    agreement_id: str, session: SessionDep, today: Today, lang: PageLanguageDep
 ) -> HTMLResponse:
     """One public agreement: its facts, each target's 6/12/24-month progress and the evidence behind it."""
-    locale = Locale(language(lang))
+    locale = Locale(lang)
     try:
         found = await service.agreement_page(session, uuid.UUID(agreement_id), today=today)
     except (ValueError, AgreementNotFound):
@@ -132,7 +134,7 @@ async def dashboard_agreement_page(
         view=found,
         progress_width=progress_width,
         home=link("/dashboard", t.lang),
-        switch=link(f"/dashboard/agreements/{found.agreement.id}", "en" if t.lang == "es" else "es"),
+        switch=link(f"/dashboard/agreements/{found.agreement.id}", "en" if t.lang == "es" else "es", explicit=True),
         api=f"/v1/agreements/{found.agreement.id}",
         today=today,
     )

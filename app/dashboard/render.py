@@ -36,7 +36,7 @@ def stylesheet() -> tuple[Markup, str]:
     return Markup(css), f"'sha256-{digest}'"  # noqa: S704 - a file shipped in the package
 
 
-def security_headers(lang: str) -> dict[str, str]:
+def security_headers() -> dict[str, str]:
     _, style_hash = stylesheet()
     return {
         "Content-Security-Policy": (
@@ -45,14 +45,13 @@ def security_headers(lang: str) -> dict[str, str]:
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
-        "Content-Language": lang,
     }
 
 
 def page(template: str, locale: Locale, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     css, _ = stylesheet()
     html = environment().get_template(template).render(t=locale, css=css, **context)
-    return HTMLResponse(html, status_code=status_code, headers=security_headers(locale.lang))
+    return HTMLResponse(html, status_code=status_code, headers=security_headers())
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from app.dashboard.schemas import (
     SummaryFilters,
 )
 from app.errors import field_error
+from app.i18n import Text
 from app.log import repository as log_repository
 from app.models import Organization
 from app.models.agreements import AgreementStatus, RegistrationStatus, SubjectArea
@@ -53,7 +54,7 @@ INDICATOR_ORDER = {indicator.value: i for i, indicator in enumerate(Indicator)}
 def check_filters(state: str | None, signatory_org_id: uuid.UUID | None) -> Filters:
     """The filters, with the state checked against ISO 3166-2 (422 for a code that names nothing)."""
     if state is not None and not catalogs.is_subdivision(state):
-        raise field_error(["query", "state"], f"{state!r} is not an ISO 3166-2 subdivision code.")
+        raise field_error(["query", "state"], Text("validation.subdivision_code", value=repr(state)))
     return Filters(state=state, signatory_org_id=signatory_org_id)
 
 

@@ -42,16 +42,17 @@ WITH scoped AS (
        AND (a.terminated_on IS NULL OR a.terminated_on > CAST(:today AS date))
        AND (a.withdrawn_on IS NULL OR a.withdrawn_on > CAST(:today AS date))
 ), deadlines AS (
+    -- title is the subject's own (data); the sentence around it is written in the reader's language.
     SELECT a.expires_on AS date, 'expiry' AS kind, a.id AS agreement_id, a.id AS subject_id,
            concat('expiry-', a.id) AS uid,
-           a.title AS agreement_title, concat('Expiry of "', a.title, '"') AS title, NULL::timestamptz AS starts_at,
+           a.title AS agreement_title, a.title AS title, NULL::timestamptz AS starts_at,
            NULL::timestamptz AS ends_at, NULL::int AS utc_offset_minutes, NULL::text AS place,
-           NULL::text AS activity_status
+           NULL::text AS activity_status, NULL::int AS months
       FROM scoped a
      WHERE a.expires_on BETWEEN CAST(:since AS date) AND CAST(:until AS date)
     UNION ALL
     SELECT d.due_on, 'milestone_due', a.id, t.id, concat('milestone-', t.id, '-', m.months), a.title,
-           concat(m.months, '-month milestone of "', t.title, '"'), NULL, NULL, NULL, NULL, NULL
+           t.title, NULL, NULL, NULL, NULL, NULL, m.months
       FROM scoped a
       JOIN targets t ON t.agreement_id = a.id
       CROSS JOIN LATERAL jsonb_to_recordset(t.milestones) AS m(months int, target_value numeric)
@@ -60,13 +61,13 @@ WITH scoped AS (
      WHERE a.signed_on IS NOT NULL AND d.due_on BETWEEN CAST(:since AS date) AND CAST(:until AS date)
     UNION ALL
     SELECT a.signed_on + CAST(:grace_days AS int), 'registration_overdue', a.id, a.id, concat('registration-', a.id), a.title,
-           concat('SRE registration of "', a.title, '" (grace period ends)'), NULL, NULL, NULL, NULL, NULL
+           a.title, NULL, NULL, NULL, NULL, NULL, NULL
       FROM scoped a
      WHERE a.signed_on IS NOT NULL AND a.registration_state IS DISTINCT FROM 'registered'
        AND a.signed_on + CAST(:grace_days AS int) <= CAST(:until AS date)
     UNION ALL
     SELECT x.local_day, 'activity', a.id, x.id, concat('activity-', x.id), a.title, x.title,
-           x.starts_at, x.ends_at, x.utc_offset_minutes, x.place, x.status
+           x.starts_at, x.ends_at, x.utc_offset_minutes, x.place, x.status, NULL
       FROM scoped a
       JOIN (SELECT act.*,
                    -- The day it was given for, in the organizer's offset (not the UTC day).

@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.deadlines import service
 from app.deadlines.schemas import Deadline
 from app.http.pagination import Page, PageParams, page_params, page_response
+from app.i18n import LanguageDep
 
 router = APIRouter(tags=["deadlines"])
 
@@ -23,6 +24,7 @@ async def list_deadlines(
     today: Today,
     request: Request,
     page: Annotated[PageParams, Depends(page_params)],
+    lang: LanguageDep,
     within_days: Annotated[int, Query(ge=0, le=3660)] = 30,
     state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")] = None,
     signatory_org_id: uuid.UUID | None = None,
@@ -31,5 +33,7 @@ async def list_deadlines(
     settings: Settings = request.app.state.settings
     win = service.window(today, within_days, settings.registration_grace_days)
     scope = service.scope_for(principal, signatory_org_id=signatory_org_id, state=state)
-    items, next_cursor = await service.list_deadlines(session, win, scope, page, base_url=str(request.base_url))
+    items, next_cursor = await service.list_deadlines(
+        session, win, scope, page, base_url=str(request.base_url), lang=lang
+    )
     return page_response(request, Page[Deadline](items=items, next_cursor=next_cursor))

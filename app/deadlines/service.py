@@ -11,6 +11,7 @@ from app.auth.dependencies import Principal
 from app.deadlines import repository
 from app.deadlines.schemas import Deadline
 from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
+from app.i18n import Text
 
 SORT = SortKey(
     "deadlines",
@@ -37,24 +38,37 @@ def window(today: date, within_days: int, grace_days: int) -> repository.Window:
     return repository.Window(today=today, until=today + timedelta(days=within_days), grace_days=grace_days)
 
 
-def to_deadline(row: dict[str, Any], base_url: str) -> Deadline:
+def title_of(row: dict[str, Any], lang: str) -> str:
+    """A deadline's title for people: the subject's own title (data) in a sentence of `lang`."""
+    if row["kind"] == "activity":
+        return str(row["title"])
+    return Text(f"deadlines.{row['kind']}", title=row["title"], months=row.get("months")).render(lang)
+
+
+def to_deadline(row: dict[str, Any], base_url: str, lang: str) -> Deadline:
     path = URL_PATHS[str(row["kind"])].format(row["subject_id"])
     return Deadline(
         date=row["date"],
         kind=row["kind"],
         agreement_id=row["agreement_id"],
         subject_id=row["subject_id"],
-        title=row["title"],
+        title=title_of(row, lang),
         url=base_url.rstrip("/") + path,
     )
 
 
 async def list_deadlines(
-    session: AsyncSession, win: repository.Window, scope: repository.Scope, page: PageParams, *, base_url: str
+    session: AsyncSession,
+    win: repository.Window,
+    scope: repository.Scope,
+    page: PageParams,
+    *,
+    base_url: str,
+    lang: str,
 ) -> tuple[list[Deadline], str | None]:
     after = None if page.cursor is None else decode_cursor(SORT, page.cursor)
     rows = await repository.deadlines(session, win, scope, after=after, limit=page.limit + 1)
-    items = [to_deadline(r, base_url) for r in rows[: page.limit]]
+    items = [to_deadline(r, base_url, lang) for r in rows[: page.limit]]
     cursor = None
     if len(rows) > page.limit and items:
         last = items[-1]

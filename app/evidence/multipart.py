@@ -13,6 +13,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.errors import MalformedBody, PayloadTooLarge
 from app.http.multipart import MAX_FIELD_BYTES, PartLimits, boundary_of, feed
+from app.i18n import Text
 
 __all__ = ["StreamedForm", "boundary_of"]
 
@@ -97,7 +98,7 @@ class StreamedForm:
         elif self._value is not None:
             self._field_bytes += end - start
             if self._field_bytes > MAX_FIELD_BYTES:
-                raise PayloadTooLarge(f"The form's text fields may hold at most {MAX_FIELD_BYTES} bytes together.")
+                raise PayloadTooLarge(Text("evidence.form_fields_too_large", limit=MAX_FIELD_BYTES))
             self._value += data[start:end]
 
     def _on_part_end(self) -> None:
@@ -116,7 +117,7 @@ class StreamedForm:
     async def _pump(self) -> None:
         """Feed the parser the next request chunk; a body that stops before the form's end is a 400."""
         if self._exhausted:
-            raise MalformedBody("The multipart body ended before the form was complete.")
+            raise MalformedBody(Text("evidence.multipart_ended"))
         while True:
             try:
                 chunk = await anext(self._stream)
@@ -128,7 +129,7 @@ class StreamedForm:
         self._exhausted = True
         self._parser.finalize()
         if not self.ended:
-            raise MalformedBody("The multipart body ended before the form was complete.")
+            raise MalformedBody(Text("evidence.multipart_ended"))
 
     async def until_file_or_end(self) -> bool:
         """Parse until the file part has begun (True) or the whole body is read without one (False)."""

@@ -25,6 +25,7 @@ from app.http.headers import idempotency_key_header
 from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 from app.http.ranges import Unsatisfiable, parse_range
+from app.i18n import Text
 from app.models import EvidenceDocument
 from app.storage import EvidenceStorage
 
@@ -53,7 +54,7 @@ EvidenceId = Annotated[uuid.UUID, Path(description="The evidence document's id."
 
 
 class RangeNotSatisfiable(AppError):
-    status, title, slug = 416, "Range not satisfiable", "range-not-satisfiable"
+    status, slug = 416, "range-not-satisfiable"
 
 
 def _ascii_fallback(filename: str) -> str:
@@ -146,7 +147,7 @@ async def upload_evidence(
             max_bytes=settings.max_upload_bytes,
         )
     except ClientDisconnect as exc:
-        raise MalformedBody("The client went away before the whole body was received; nothing was kept.") from exc
+        raise MalformedBody(Text("evidence.client_gone")) from exc
     read = _read(request, document, insider=True)
     response.headers["Location"] = str(request.url_for("get_evidence", evidence_id=document.id))
     set_etag(response, read)
@@ -252,7 +253,7 @@ async def get_evidence_content(
         wanted = parse_range(request.headers.get("range"), size)
     except Unsatisfiable as exc:
         raise RangeNotSatisfiable(
-            f"The document has {size} bytes.", headers={"Content-Range": f"bytes */{size}"}
+            Text("evidence.range", size=size), headers={"Content-Range": f"bytes */{size}"}
         ) from exc
     if_range = request.headers.get("if-range")
     if wanted is not None and if_range is not None and if_range.strip() != etag:

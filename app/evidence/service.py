@@ -19,6 +19,7 @@ from app.evidence import repository
 from app.evidence.multipart import StreamedForm
 from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview, Provenance
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import repository as log_repository
 from app.log import service as log_service
@@ -35,7 +36,7 @@ log_registry.register_table(RESOURCE, EvidenceDocument)
 
 class EvidenceNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No evidence document with that id (or not one you may see).")
+        super().__init__(Text("evidence.not_found"))
 
 
 class DuplicateEvidence(Conflict):
@@ -69,7 +70,14 @@ def _validate_form(fields: dict[str, str], *, has_file: bool) -> UploadForm:
         form = UploadForm.model_validate(fields)
     except ValidationError as exc:
         errors = [
-            {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"], "input": e.get("input")}
+            # ctx keeps the limits and allowed values the message is written from (app.errors).
+            {
+                "type": e["type"],
+                "loc": ("body", *e["loc"]),
+                "msg": e["msg"],
+                "input": e.get("input"),
+                "ctx": e.get("ctx"),
+            }
             for e in exc.errors(include_url=False)
         ]
     if not has_file:
@@ -103,23 +111,23 @@ async def _accept(
     if form.sha256 is not None and form.sha256 != pending.sha256:
         raise field_error(
             ["body", "sha256"],
-            f"The file's SHA-256 is {pending.sha256}, not the declared {form.sha256}; nothing was kept.",
+            Text("evidence.sha256_mismatch", actual=pending.sha256, declared=form.sha256),
         )
     if form.language is not None and not catalogs.is_language(form.language):
-        raise field_error(["body", "language"], f"{form.language!r} is not an ISO 639-1 language code.")
+        raise field_error(["body", "language"], Text("validation.language_code", value=repr(form.language)))
     if (
         form.target_id is not None
         and await target_repository.get(session, form.target_id, agreement_id=agreement_id) is None
     ):
-        raise field_error(["body", "target_id"], "No target with that id on this agreement.")
+        raise field_error(["body", "target_id"], Text("common.no_target_on_agreement"))
     if form.supersedes_id is not None and not await repository.of_agreement(
         session, agreement_id, [form.supersedes_id]
     ):
-        raise field_error(["body", "supersedes_id"], "No evidence document with that id on this agreement.")
+        raise field_error(["body", "supersedes_id"], Text("common.no_evidence_on_agreement"))
     existing = await repository.by_content(session, agreement_id, pending.sha256)
     if existing is not None:
         raise DuplicateEvidence(
-            f"This agreement already holds the same content as evidence document {existing.id}.",
+            Text("evidence.duplicate", existing=existing.id),
             extra={"existing_id": str(existing.id)},
         )
     return await storage.keep(pending)
@@ -145,7 +153,7 @@ async def upload_evidence(
     """
     agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
-        raise Forbidden("Only the signatory's editors and the contributors of listed participants may upload evidence.")
+        raise Forbidden(Text("evidence.upload_forbidden"))
     await release_connection(session)
     if body is None or not await body.until_file_or_end():
         fields = await body.finish() if body is not None else {}
@@ -157,14 +165,11 @@ async def upload_evidence(
         head += chunk
     media_type = media_type_of(head[:SNIFF_BYTES], filename=filename)
     if media_type is None:
-        raise UnsupportedMediaType(
-            "The file's content is not an accepted type "
-            "(PDF, PNG, JPEG, WebP, Office or OpenDocument files, CSV, plain text)."
-        )
+        raise UnsupportedMediaType(Text("evidence.media_type"))
     try:
         pending = await storage.receive(_file_chunks(head, body), max_bytes=max_bytes)
     except TooLarge as exc:
-        raise PayloadTooLarge(f"Evidence files may hold at most {exc.limit} bytes.") from exc
+        raise PayloadTooLarge(Text("evidence.too_large", limit=exc.limit)) from exc
     try:
         form = _validate_form(await body.finish(), has_file=True)
         stored = await _accept(session, storage, agreement.id, form, pending)
@@ -245,11 +250,11 @@ async def review_evidence(
 ) -> tuple[EvidenceDocument, AgreementRead]:
     _, agreement = await visible_evidence(session, evidence_id, principal=principal, today=today)
     if not access.can_edit(principal, agreement.signatory_org_id):
-        raise Forbidden("Only an editor of the signatory organization (or an admin) may review evidence.")
+        raise Forbidden(Text("evidence.review_forbidden"))
     locked = await repository.get(session, evidence_id, for_update=True)
     assert locked is not None
     if locked.status != EvidenceStatus.submitted.value:
-        raise AlreadyReviewed(f"This document was already {locked.status}.")
+        raise AlreadyReviewed(Text("evidence.already_reviewed", status=locked.status))
     locked.status = (
         EvidenceStatus.accepted.value if data.decision is EvidenceDecision.accepted else EvidenceStatus.rejected.value
     )

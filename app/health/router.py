@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.db import sessionmaker_of
 from app.errors import ServiceUnavailable
 from app.health import repository
+from app.i18n import Text
 from app.migrate import head_revisions
 
 router = APIRouter(tags=["operations"])
@@ -39,11 +40,8 @@ async def get_readiness(request: Request) -> Readiness:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS), sessionmaker_of(request)() as session:
             current = await repository.schema_revisions(session)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        raise ServiceUnavailable("The database is not reachable.") from exc
+        raise ServiceUnavailable(Text("health.database_unreachable")) from exc
     heads = head_revisions()
     if current != heads:
-        raise ServiceUnavailable(
-            f"The database schema is at {sorted(current) or 'no revision'}, the code expects {sorted(heads)}: "
-            "run `pacta migrate`."
-        )
+        raise ServiceUnavailable(Text("health.schema_mismatch", current=sorted(current) or "-", heads=sorted(heads)))
     return Readiness(status="ready", schema_revision=",".join(sorted(heads)))

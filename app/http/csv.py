@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from app.errors import NotAcceptable
+from app.i18n import Text
 
 CSV_MEDIA_TYPE = "text/csv"
 JSON_MEDIA_TYPE = "application/json"
@@ -48,7 +49,7 @@ def wants_csv(request: Request) -> bool:
 
     as_json, as_csv = quality(JSON_MEDIA_TYPE), quality(CSV_MEDIA_TYPE)
     if as_json <= 0 and as_csv <= 0:
-        raise NotAcceptable("This list is served as application/json or text/csv.")
+        raise NotAcceptable(Text("http.list_media_types"))
     return as_csv > as_json
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 
 from app.errors import PreconditionFailed, PreconditionRequired
+from app.i18n import Text
 from app.log.hashing import canonical_json
 
 
@@ -54,14 +55,10 @@ def require_if_match(request: Request, current: BaseModel) -> None:
     """
     header = request.headers.get("if-match")
     if header is None:
-        raise PreconditionRequired(
-            "This change needs an If-Match header holding the ETag of the resource as you last read it."
-        )
+        raise PreconditionRequired(Text("http.if_match_required"))
     tags = _tags(header)
     if "*" not in tags and etag_of(current) not in tags:
-        raise PreconditionFailed(
-            "The resource changed since you read it (If-Match does not match its ETag): read it again."
-        )
+        raise PreconditionFailed(Text("http.if_match_stale"))
 
 
 async def _not_modified(request: Request, exc: Exception) -> Response:  # noqa: ARG001

@@ -12,8 +12,15 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE, AppError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    AppError,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from app.http.routes import matched_route, takes_files
+from app.i18n import CONTENT_LANGUAGE, Text, negotiate
 
 access_logger = logging.getLogger("pacta.access")
 error_logger = logging.getLogger("pacta.errors")
@@ -45,7 +52,12 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                if state.get("language") is not None:
+                    # The response's texts were written in the negotiated language (app.i18n).
+                    headers["Content-Language"] = CONTENT_LANGUAGE[state["language"]]
+                    headers.add_vary_header("Accept-Language")
             await send(message)
 
         try:
@@ -54,27 +66,14 @@ class RequestContextMiddleware:
             error_logger.exception("unhandled error", extra={"request_id": request_id})
             status = 500
             if not response_started:
-                body = json.dumps(
-                    {
-                        "type": "/problems/internal-error",
-                        "title": "Internal server error",
-                        "status": 500,
-                        "detail": f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
-                        "instance": scope.get("path"),
-                    }
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", request_id.encode()),
-                        ],
-                    }
+                await send_problem(
+                    scope,
+                    send,
+                    500,
+                    "internal-error",
+                    Text("problem.internal-error.detail", request_id=request_id),
+                    headers=[(b"x-request-id", request_id.encode())],
                 )
-                await send({"type": "http.response.body", "body": body})
         finally:
             access_logger.info(
                 "request",
@@ -134,12 +133,10 @@ class BodyGuardMiddleware:
         uploads = takes_files(route)
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if route is not None and not uploads and media_type.startswith("multipart/"):
-            await send_app_error(
-                scope, send, UnsupportedMediaType("This endpoint takes application/json, not multipart bodies.")
-            )
+            await send_app_error(scope, send, UnsupportedMediaType(Text("problem.unsupported-media-type.multipart")))
             return
         limit = self.max_upload_bytes + self.MULTIPART_OVERHEAD if uploads else self.max_body_bytes
-        too_large = PayloadTooLarge(f"The request body may hold at most {limit} bytes.")
+        too_large = PayloadTooLarge(Text("problem.payload-too-large.body", limit=limit))
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_app_error(scope, send, too_large)
@@ -168,8 +165,7 @@ class BodyGuardMiddleware:
                 message = await asyncio.wait_for(receive(), wait)
             except TimeoutError:
                 refused = RequestTimeout(
-                    f"The request body arrived too slowly (a pause of {self.timeout:g} s, or under "
-                    f"{self.min_rate:g} bytes per second); nothing was kept."
+                    Text("problem.request-timeout.body", timeout=f"{self.timeout:g}", rate=f"{self.min_rate:g}")
                 )
                 raise refused from None
             if message["type"] == "http.request":
@@ -235,9 +231,8 @@ async def send_app_error(scope: Scope, send: Send, exc: AppError) -> None:
         scope,
         send,
         exc.status,
-        exc.title,
         exc.slug,
-        exc.detail,
+        exc.detail or exc.title_text(),
         headers=[(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in exc.headers.items()],
     )
 
@@ -246,18 +241,20 @@ async def send_problem(
     scope: Scope,
     send: Send,
     status: int,
-    title: str,
     slug: str,
-    detail: str,
+    detail: Text,
     *,
     headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
+    """A problem answered before (or outside) the app's handlers, in the caller's language."""
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    lang = negotiate(Headers(scope=scope).get("accept-language"), getattr(settings, "default_language", "es"))
     body = json.dumps(
         {
             "type": f"/problems/{slug}",
-            "title": title,
+            "title": Text(f"problem.{slug}.title").render(lang),
             "status": status,
-            "detail": detail,
+            "detail": detail.render(lang),
             "instance": scope.get("path"),
         }
     ).encode()
@@ -268,6 +265,8 @@ async def send_problem(
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                (b"content-language", CONTENT_LANGUAGE[lang].encode()),
+                (b"vary", b"Accept-Language"),
                 *headers,
             ],
         }

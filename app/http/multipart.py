@@ -13,6 +13,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.errors import MalformedBody, PayloadTooLarge
+from app.i18n import Text
 
 MAX_PARTS = 1000
 MAX_NAME_BYTES = 100
@@ -47,7 +48,7 @@ async def feed(parser: MultipartParser, chunk: bytes) -> None:
         try:
             parser.write(bytes(view[start : start + FEED_SLICE]))
         except MultipartParseError as exc:
-            raise MalformedBody("The request body is not valid multipart/form-data.") from exc
+            raise MalformedBody(Text("evidence.multipart_invalid")) from exc
 
 
 class PartLimits:
@@ -61,17 +62,17 @@ class PartLimits:
         self.parts += 1
         self.header_bytes = 0
         if self.parts > MAX_PARTS:
-            raise TooManyParts(f"A form may have at most {MAX_PARTS} parts.")
+            raise TooManyParts(Text("problem.too-many-parts.body", limit=MAX_PARTS))
 
     def header_grows(self, size: int) -> None:
         self.header_bytes += size
         if self.header_bytes > MAX_PART_HEADER_BYTES:
-            raise PayloadTooLarge(f"A form part's headers may hold at most {MAX_PART_HEADER_BYTES} bytes.")
+            raise PayloadTooLarge(Text("problem.payload-too-large.part_headers", limit=MAX_PART_HEADER_BYTES))
 
     @staticmethod
     def check_name(name: bytes | None) -> None:
         if name is not None and len(name) > MAX_NAME_BYTES:
-            raise PayloadTooLarge(f"A form field's name may hold at most {MAX_NAME_BYTES} bytes.")
+            raise PayloadTooLarge(Text("problem.payload-too-large.field_name", limit=MAX_NAME_BYTES))
 
 
 class FormDigest:

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import Function
 
 from app.errors import field_error
+from app.i18n import Text
 from app.log.hashing import jsonable
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ def encode_cursor(sort: SortKey, values: Sequence[Any]) -> str:
 def _bad_cursor() -> Exception:
     return field_error(
         ["query", "cursor"],
-        "The cursor is not one this list gave out (or belongs to another sort).",
+        Text("http.bad_cursor"),
         "cursor_invalid",
     )
 

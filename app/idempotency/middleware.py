@@ -33,6 +33,7 @@ from app.db import unit_of_work
 from app.errors import AppError
 from app.http.middleware import send_app_error, send_problem
 from app.http.multipart import FormDigest, boundary_of
+from app.i18n import Text
 from app.idempotency import repository
 from app.idempotency.ownership import Ownership, lock_id
 from app.models import IdempotencyRecord
@@ -116,9 +117,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 422,
-                "Validation failed",
                 "validation-error",
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+                Text("idempotency.bad_key", max=MAX_KEY_LENGTH),
             )
             return
         owner = str(principal.key_id)
@@ -191,9 +191,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 422,
-                "Idempotency key reused",
                 "idempotency-key-reused",
-                "This Idempotency-Key was already used with a different request body.",
+                Text("idempotency.reused"),
             )
             return
         if result.outcome is Outcome.in_flight:
@@ -201,9 +200,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 409,
-                "Request in progress",
                 "idempotency-in-flight",
-                "A request with this Idempotency-Key is still being processed; retry later.",
+                Text("idempotency.in_flight"),
             )
             return
         if result.outcome is Outcome.lost_response:
@@ -211,10 +209,8 @@ class IdempotencyMiddleware:
                 scope,
                 send,
                 409,
-                "Response unavailable",
                 "idempotency-response-lost",
-                "The request with this Idempotency-Key was carried out, but its response "
-                "was not kept; read the resource instead of retrying.",
+                Text("idempotency.response_lost"),
             )
             return
         if result.outcome is Outcome.replay:

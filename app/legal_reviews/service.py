@@ -14,6 +14,7 @@ from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.legal_reviews import repository
 from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
 from app.log import registry as log_registry
@@ -23,13 +24,13 @@ from app.models.agreements import LegalStage, ReviewKind, ReviewOutcome
 
 RESOURCE = "legal_review"
 log_registry.register_table(RESOURCE, LegalReview)
-REFUSAL = "Only an editor or legal reviewer of the signatory organization (or an admin) may record legal reviews."
+REFUSAL = Text("legal_reviews.change_forbidden")
 FAVORABLE = (ReviewOutcome.favorable, ReviewOutcome.favorable_with_observations)
 
 
 class LegalReviewNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No legal review with that id (or not one you may see).")
+        super().__init__(Text("legal_reviews.not_found"))
 
 
 def legal_stage(reviews: Sequence[LegalReview]) -> LegalStage:
@@ -50,18 +51,18 @@ async def _check(session: AsyncSession, facts: dict[str, Any], today: date, *, a
 
     requested, decided, outcome = facts["requested_on"], facts.get("decided_on"), ReviewOutcome(facts["outcome"])
     if requested > today:
-        add("requested_on", "requested_on cannot be in the future.")
+        add("requested_on", Text("validation.not_future", field="requested_on"))
     if decided is not None and decided > today:
-        add("decided_on", "decided_on cannot be in the future.")
+        add("decided_on", Text("validation.not_future", field="decided_on"))
     if decided is not None and decided < requested:
-        add("decided_on", "decided_on cannot be before requested_on.")
+        add("decided_on", Text("validation.not_before", field="decided_on", other="requested_on"))
     if outcome is ReviewOutcome.pending and decided is not None:
-        add("outcome", "A decided review needs its outcome (it cannot stay pending).")
+        add("outcome", Text("legal_reviews.decided_needs_outcome"))
     if outcome is not ReviewOutcome.pending and decided is None:
-        add("decided_on", f"An outcome of {outcome.value} needs its decided_on date.")
+        add("decided_on", Text("legal_reviews.outcome_needs_date", outcome=outcome.value))
     document_id = facts.get("document_id")
     if document_id is not None and not await evidence_repository.of_agreement(session, agreement_id, [document_id]):
-        add("document_id", "No evidence document with that id on this agreement.")
+        add("document_id", Text("common.no_evidence_on_agreement"))
     issues.raise_if_any()
 
 

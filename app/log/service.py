@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from app.errors import ServiceUnavailable, field_error
+from app.i18n import Text
 from app.log import merkle, registry, repository, signing
 from app.log.hashing import (
     canonical_json,
@@ -139,7 +140,7 @@ async def root_hash(session: AsyncSession, size: int) -> bytes:
 
 async def checkpoint(session: AsyncSession, signer: LogSigner | None) -> Checkpoint:
     if signer is None:
-        raise LogUnavailable("No log signing key is configured (PACTA_LOG_SIGNING_KEY): checkpoints cannot be signed.")
+        raise LogUnavailable(Text("log.no_signing_key"))
     size = await repository.size(session)
     root = await root_hash(session, size)
     stamp = rfc3339(datetime.now(UTC)).split(".")[0] + "Z"
@@ -164,10 +165,10 @@ def to_entry(entry: LogEntry) -> Entry:
 
 async def entries(session: AsyncSession, start: int, end: int) -> Entries:
     if end <= start:
-        raise field_error(["query", "end"], "end is exclusive and must be greater than start.")
+        raise field_error(["query", "end"], Text("log.end_after_start"))
     size = await repository.size(session)
     if (start >= size and size > 0) or start > size:
-        raise field_error(["query", "start"], f"The log holds {size} entries.")
+        raise field_error(["query", "start"], Text("log.size", size=size))
     rows = await repository.entries(session, start, min(end, size))
     return Entries(entries=[to_entry(e) for e in rows])
 
@@ -175,9 +176,9 @@ async def entries(session: AsyncSession, start: int, end: int) -> Entries:
 async def inclusion_proof(session: AsyncSession, index: int, tree_size: int) -> InclusionProof:
     size = await repository.size(session)
     if tree_size > size:
-        raise field_error(["query", "tree_size"], f"The log holds {size} entries.")
+        raise field_error(["query", "tree_size"], Text("log.size", size=size))
     if index >= tree_size:
-        raise field_error(["query", "index"], "index must be smaller than tree_size.")
+        raise field_error(["query", "index"], Text("log.index_below_size"))
     ranges = merkle.inclusion_ranges(index, tree_size)
     nodes = await repository.node_hashes(session, merkle.nodes_for_ranges([*ranges, (index, index + 1)]))
     return InclusionProof(
@@ -188,9 +189,9 @@ async def inclusion_proof(session: AsyncSession, index: int, tree_size: int) -> 
 async def consistency_proof(session: AsyncSession, first: int, second: int) -> ConsistencyProof:
     size = await repository.size(session)
     if second > size:
-        raise field_error(["query", "second"], f"The log holds {size} entries.")
+        raise field_error(["query", "second"], Text("log.size", size=size))
     if first > second:
-        raise field_error(["query", "first"], "first must not exceed second.")
+        raise field_error(["query", "first"], Text("log.first_not_after_second"))
     ranges = merkle.consistency_ranges(first, second)
     nodes = await repository.node_hashes(session, merkle.nodes_for_ranges(ranges))
     return ConsistencyProof(first=first, second=second, hashes=_hex(nodes, ranges))

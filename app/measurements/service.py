@@ -12,9 +12,10 @@ from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
-from app.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationIssue
+from app.errors import Conflict, FieldIssue, Forbidden, NotFound, RuleViolation
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
@@ -29,7 +30,7 @@ RESOURCE = "measurement"
 
 class MeasurementNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No measurement with that id (or not one you may see).")
+        super().__init__(Text("measurements.not_found"))
 
 
 class AlreadyDecided(Conflict):
@@ -60,26 +61,24 @@ async def report_measurement(
 ) -> MeasurementRead:
     target, agreement = await target_service.visible_target(session, target_id, principal=principal, today=today)
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
-        raise Forbidden(
-            "Only the signatory's editors and the contributors of listed participants may report measurements."
-        )
-    issues: list[ValidationIssue] = []
+        raise Forbidden(Text("measurements.report_forbidden"))
+    issues: list[FieldIssue] = []
 
-    def add(loc: Sequence[str | int], msg: str) -> None:
-        issues.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+    def add(loc: Sequence[str | int], msg: Text) -> None:
+        issues.append(FieldIssue(loc=["body", *loc], msg=msg))
 
     if data.as_of > today:
-        add(["as_of"], "as_of cannot be in the future.")
+        add(["as_of"], Text("validation.not_future", field="as_of"))
     qualitative = target.measure == Measure.qualitative
     if not qualitative and data.value is None:
-        add(["value"], f"A {target.measure} target's measurement needs its value.")
+        add(["value"], Text("measurements.needs_value", measure=target.measure))
     evidence = list(dict.fromkeys(data.evidence_ids))
     found = await evidence_repository.of_agreement(session, agreement.id, evidence)
     for i, evidence_id in enumerate(data.evidence_ids):
         if evidence_id not in found:
-            add(["evidence_ids", i], "No evidence document with that id on this agreement.")
+            add(["evidence_ids", i], Text("common.no_evidence_on_agreement"))
     if issues:
-        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+        raise RuleViolation(errors=issues)
     measurement = Measurement(
         target_id=target.id,
         agreement_id=agreement.id,
@@ -130,19 +129,17 @@ async def decide(
 ) -> MeasurementRead:
     _, agreement = await visible_measurement(session, measurement_id, principal=principal, today=today)
     if not access.can_edit(principal, agreement.signatory_org_id):
-        raise Forbidden("Only an editor of the signatory organization (or an admin) may verify measurements.")
+        raise Forbidden(Text("measurements.verify_forbidden"))
     measurement = await repository.get(session, measurement_id, for_update=True)
     if measurement is None:
         raise MeasurementNotFound
     if measurement.status != MeasurementStatus.reported.value:
-        raise AlreadyDecided(f"This measurement was already {measurement.status}.")
+        raise AlreadyDecided(Text("measurements.already_decided", status=measurement.status))
     cited = await repository.cited_evidence(session, measurement.id)
     if data.decision is VerificationDecision.verified and not any(
         d.status != EvidenceStatus.rejected.value for d in cited
     ):
-        raise NoEvidence(
-            "A measurement is verified only with at least one cited evidence document that was not rejected."
-        )
+        raise NoEvidence(Text("measurements.needs_evidence"))
     now = datetime.now(UTC)
     measurement.status = data.decision.value
     measurement.decided_at = now

@@ -11,6 +11,7 @@ from app import catalogs
 from app.auth.dependencies import Principal
 from app.errors import changes_of, field_error
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Organization, OrganizationKind
@@ -28,34 +29,41 @@ def _check_facts(facts: dict[str, Any]) -> dict[str, Any]:
     kind = OrganizationKind(facts["kind"])
     country = facts["country"]
     if not catalogs.is_country(country):
-        raise field_error(["body", "country"], f"{country!r} is not an ISO 3166-1 alpha-2 country code.")
+        raise field_error(["body", "country"], Text("organizations.country", value=repr(country)))
     subdivision = facts.get("subdivision")
     if subdivision is not None and not catalogs.is_subdivision(subdivision, country=country):
         raise field_error(
             ["body", "subdivision"],
-            f"{subdivision!r} is not an ISO 3166-2 subdivision of {country}.",
+            Text("organizations.subdivision", value=repr(subdivision), country=country),
         )
     inegi_code = facts.get("inegi_code")
     if inegi_code is not None:
         if kind is not OrganizationKind.municipality or country != "MX":
-            raise field_error(["body", "inegi_code"], "Only Mexican municipalities carry an INEGI municipal code.")
+            raise field_error(["body", "inegi_code"], Text("organizations.inegi_only_municipalities"))
         found = catalogs.municipality(inegi_code)
         if found is None:
             raise field_error(
                 ["body", "inegi_code"],
-                f"{inegi_code} is not in the INEGI catalogue of municipalities.",
+                Text("organizations.inegi_unknown", code=inegi_code),
             )
         if subdivision is None:
             facts["subdivision"] = found.subdivision
         elif subdivision != found.subdivision:
             raise field_error(
                 ["body", "subdivision"],
-                f"INEGI {inegi_code} ({found.name}) is in {found.subdivision} ({found.state_name}), not {subdivision}.",
+                Text(
+                    "organizations.inegi_state",
+                    code=inegi_code,
+                    name=found.name,
+                    subdivision=found.subdivision,
+                    state=found.state_name,
+                    given=subdivision,
+                ),
             )
     elif kind is OrganizationKind.municipality and country == "MX":
-        raise field_error(["body", "inegi_code"], "A Mexican municipality needs its 5-digit INEGI code.")
+        raise field_error(["body", "inegi_code"], Text("organizations.inegi_required"))
     if kind is OrganizationKind.state and facts.get("subdivision") is None:
-        raise field_error(["body", "subdivision"], "A state needs its ISO 3166-2 subdivision code.")
+        raise field_error(["body", "subdivision"], Text("organizations.state_subdivision"))
     if facts.get("website") is not None:
         facts["website"] = str(facts["website"])
     return facts
@@ -63,13 +71,13 @@ def _check_facts(facts: dict[str, Any]) -> dict[str, Any]:
 
 async def _check_unique(session: AsyncSession, facts: dict[str, Any], *, other_than: uuid.UUID | None) -> None:
     if await repository.name_taken(session, facts["name"], other_than=other_than):
-        raise DuplicateOrganization(f"An organization named {facts['name']!r} already exists.")
+        raise DuplicateOrganization(Text("organizations.duplicate_name", name=repr(facts["name"])))
     code = facts.get("inegi_code")
     if code is not None:
         holder = await repository.by_inegi_code(session, code)
         if holder is not None and holder.id != other_than:
             raise DuplicateOrganization(
-                f"INEGI {code} already belongs to organization {holder.id}.",
+                Text("organizations.duplicate_inegi", code=code, holder=holder.id),
                 extra={"existing_id": str(holder.id)},
             )
 
@@ -78,7 +86,7 @@ async def create_organization(
     session: AsyncSession, data: OrganizationCreate, *, actor_org_id: uuid.UUID | None
 ) -> Organization:
     if data.kind is OrganizationKind.platform:
-        raise field_error(["body", "kind"], "There is one platform organization, created with the registry.")
+        raise field_error(["body", "kind"], Text("organizations.one_platform"))
     facts = _check_facts(data.model_dump())
     await _check_unique(session, facts, other_than=None)
     org = Organization(**facts)
@@ -136,7 +144,7 @@ async def update_organization(
     if is_platform != (facts["kind"] == OrganizationKind.platform):
         raise field_error(
             ["body", "kind"],
-            "The platform organization's kind cannot change, nor can another become it.",
+            Text("organizations.platform_kind"),
         )
     facts = _check_facts(facts)
     await _check_unique(session, facts, other_than=org.id)
@@ -157,11 +165,9 @@ async def update_organization(
 
 async def delete_organization(session: AsyncSession, org: Organization, *, principal: Principal) -> None:
     if org.id == PLATFORM_ORG_ID:
-        raise OrganizationInUse("The platform organization cannot be deleted.")
+        raise OrganizationInUse(Text("organizations.platform_delete"))
     if await repository.has_keys(session, org.id):
-        raise OrganizationInUse(
-            "This organization has API keys (revoked ones count: the record of who acted must stay)."
-        )
+        raise OrganizationInUse(Text("organizations.has_keys"))
     org_id = org.id
     await repository.remove(session, org)
     await log_service.append(

@@ -14,6 +14,7 @@ from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Agreement, Registration
@@ -23,12 +24,12 @@ from app.registrations.schemas import RegistrationCreate, RegistrationRead, Regi
 
 RESOURCE = "registration"
 log_registry.register_table(RESOURCE, Registration)
-REFUSAL = "Only an editor of the signatory organization (or an admin) may record registrations."
+REFUSAL = Text("registrations.change_forbidden")
 
 
 class RegistrationNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No registration with that id (or not one you may see).")
+        super().__init__(Text("registrations.not_found"))
 
 
 def registration_state(registrations: Sequence[Registration]) -> RegistrationState | None:
@@ -47,25 +48,25 @@ async def _check(session: AsyncSession, facts: dict[str, Any], agreement: Agreem
     submitted, registered = facts["submitted_on"], facts.get("registered_on")
     state = RegistrationState(facts["status"])
     if agreement.signed_on is None:
-        add("submitted_on", "Only a signed agreement can be submitted for registration: record the signature first.")
+        add("submitted_on", Text("registrations.needs_signature"))
     elif submitted < agreement.signed_on:
-        add("submitted_on", "submitted_on cannot be before the agreement was signed.")
+        add("submitted_on", Text("registrations.submitted_before_signed"))
     if submitted > today:
-        add("submitted_on", "submitted_on cannot be in the future.")
+        add("submitted_on", Text("validation.not_future", field="submitted_on"))
     if registered is not None and registered > today:
-        add("registered_on", "registered_on cannot be in the future.")
+        add("registered_on", Text("validation.not_future", field="registered_on"))
     if registered is not None and registered < submitted:
-        add("registered_on", "registered_on cannot be before submitted_on.")
+        add("registered_on", Text("validation.not_before", field="registered_on", other="submitted_on"))
     if state is RegistrationState.registered:
         if registered is None:
-            add("registered_on", "A registered agreement needs its registered_on date.")
+            add("registered_on", Text("registrations.needs_date"))
         if not facts.get("registry_number"):
-            add("registry_number", "A registered agreement needs its registry_number.")
+            add("registry_number", Text("registrations.needs_number"))
     elif registered is not None:
-        add("registered_on", f"registered_on goes with status registered, not {state.value}.")
+        add("registered_on", Text("registrations.date_with_status", status=state.value))
     document_id = facts.get("document_id")
     if document_id is not None and not await evidence_repository.of_agreement(session, agreement.id, [document_id]):
-        add("document_id", "No evidence document with that id on this agreement.")
+        add("document_id", Text("common.no_evidence_on_agreement"))
     issues.raise_if_any()
 
 

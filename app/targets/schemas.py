@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt, StringConstraints
 
+from app.i18n import Text, TextError
 from app.models.results import Indicator, Measure
 from app.types import Day
 
@@ -14,7 +15,7 @@ from app.types import Day
 def _four_places(value: float) -> float:
     """Values are stored with four decimal places: refuse more rather than round silently."""
     if round(value, 4) != value:
-        raise ValueError("at most four decimal places")
+        raise TextError(Text("validation.decimal_places"))
     return value
 
 

@@ -13,8 +13,9 @@ from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
-from app.errors import Conflict, NotFound, RuleViolation, ValidationIssue
+from app.errors import Conflict, FieldIssue, NotFound, RuleViolation, field_error
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Target
@@ -26,12 +27,12 @@ from app.targets.schemas import Baseline, TargetCreate, TargetRead, TargetUpdate
 RESOURCE = "target"
 log_registry.register_table(RESOURCE, Target)
 DEFAULT_MONTHS = (6, 12, 24)
-REFUSAL = "Only an editor of the signatory organization (or an admin) may set its targets."
+REFUSAL = Text("targets.change_forbidden")
 
 
 class TargetNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No target with that id (or not one you may see).")
+        super().__init__(Text("targets.not_found"))
 
 
 class TargetInUse(Conflict):
@@ -44,36 +45,36 @@ def _decimal(value: float | None) -> Decimal | None:
 
 async def _check(session: AsyncSession, facts: dict[str, Any]) -> list[dict[str, Any]]:
     """Validate a complete set of fields; returns the milestones as stored."""
-    issues: list[ValidationIssue] = []
+    issues: list[FieldIssue] = []
 
-    def add(loc: Sequence[str | int], msg: str) -> None:
-        issues.append(ValidationIssue(loc=["body", *loc], msg=msg, type="value_error"))
+    def add(loc: Sequence[str | int], msg: Text) -> None:
+        issues.append(FieldIssue(loc=["body", *loc], msg=msg))
 
     measure = Measure(facts["measure"])
     unit = facts.get("unit")
     if measure is Measure.currency and (unit is None or not catalogs.is_currency(unit)):
-        add(["unit"], "A currency target needs an ISO 4217 currency code as its unit (e.g. MXN, USD).")
+        add(["unit"], Text("targets.currency_unit"))
     milestones = facts.get("milestones")
     if milestones is None:
         milestones = [{"months": m, "target_value": None} for m in DEFAULT_MONTHS]
     months = [m["months"] for m in milestones]
     if len(set(months)) != len(months):
-        add(["milestones"], "Each milestone needs its own number of months.")
+        add(["milestones"], Text("targets.distinct_months"))
     for i, milestone in enumerate(milestones):
         if measure is Measure.qualitative and milestone.get("target_value") is not None:
-            add(["milestones", i, "target_value"], "A qualitative target has no numeric target values.")
+            add(["milestones", i, "target_value"], Text("targets.qualitative_values"))
         if measure is not Measure.qualitative and milestone.get("target_value") is None:
-            add(["milestones", i, "target_value"], f"A {measure.value} target needs a target value for each milestone.")
+            add(["milestones", i, "target_value"], Text("targets.needs_values", measure=measure.value))
     baseline = facts.get("baseline") or {}
     if measure is not Measure.qualitative and not facts.get("ascending", True) and baseline.get("value") is None:
-        add(["baseline", "value"], "A descending target needs its baseline value: progress is measured down from it.")
+        add(["baseline", "value"], Text("targets.descending_baseline"))
     if measure is Measure.qualitative and baseline.get("value") is not None:
-        add(["baseline", "value"], "A qualitative target has no numeric baseline.")
+        add(["baseline", "value"], Text("targets.qualitative_baseline"))
     responsible = facts.get("responsible_org_id")
     if responsible is not None and not await agreement_repository.organizations(session, [responsible]):
-        add(["responsible_org_id"], "No organization with that id.")
+        add(["responsible_org_id"], Text("common.no_organization"))
     if issues:
-        raise RuleViolation("; ".join(i.msg for i in issues), errors=issues)
+        raise RuleViolation(errors=issues)
     return [
         {
             "months": m["months"],
@@ -202,10 +203,7 @@ async def update_target(
     changes = data.model_dump(mode="python", exclude_unset=True)
     for required in ("indicator", "title", "measure", "ascending"):
         if required in changes and changes[required] is None:
-            raise RuleViolation(
-                f"{required} cannot be null.",
-                errors=[ValidationIssue(loc=["body", required], msg=f"{required} cannot be null.", type="value_error")],
-            )
+            raise field_error(["body", required], Text("validation.not_null", field=required))
     facts: dict[str, Any] = {
         "indicator": target.indicator,
         "title": target.title,
@@ -229,9 +227,9 @@ async def update_target(
 
 async def delete_target(session: AsyncSession, target: Target, *, principal: Principal) -> None:
     if await repository.has_measurements(session, target.id):
-        raise TargetInUse("This target has measurements: the record of progress stays. Change the target instead.")
+        raise TargetInUse(Text("targets.has_measurements"))
     if await repository.is_referenced(session, target.id):
-        raise TargetInUse("Evidence or activities refer to this target: change them first.")
+        raise TargetInUse(Text("targets.referenced"))
     await repository.remove(session, target)
     await agreement_service.touch_by_id(session, target.agreement_id)
     await _log(session, target, principal, log_service.Action.delete)

@@ -43,7 +43,7 @@ async def scan_deadlines(session: AsyncSession, settings: Settings) -> int:
                     "offset_days": offset,
                     "agreement_id": row["agreement_id"],
                     "subject_id": row["subject_id"],
-                    "title": row["title"],
+                    "title": deadline_service.title_of(row, settings.default_language),
                 }
                 await events.emit(
                     session, "deadline.approaching", data, agreement_id=row["agreement_id"], audience=Audience.insiders
@@ -62,7 +62,15 @@ async def scan_findings(session: AsyncSession, settings: Settings) -> int:
     fresh = await compliance_repository.new_findings(session, params)
     for row in fresh:
         rule = BY_CODE[row["rule"]]
-        data = {**row, "severity": rule.severity.value, "legal_basis": rule.legal_basis, "title": rule.title}
+        # A webhook has no Accept-Language: its texts are in the registry's default language.
+        lang = settings.default_language
+        data = {
+            **row,
+            "severity": rule.severity.value,
+            "legal_basis": rule.legal_basis(lang),
+            "title": rule.title(lang),
+            "detail": rule.detail(lang, row["detail"]),
+        }
         await events.emit(
             session, "compliance.finding_opened", data, agreement_id=row["agreement_id"], audience=Audience.reviewers
         )

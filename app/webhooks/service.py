@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, field_error
 from app.http.pagination import PageParams, make_page
+from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import WebhookSubscription
@@ -23,7 +24,7 @@ log_registry.register_table(RESOURCE, WebhookSubscription)
 
 class WebhookNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("No webhook subscription with that id (or not one of your organization).")
+        super().__init__(Text("webhooks.not_found"))
 
 
 def new_secret() -> str:
@@ -34,7 +35,7 @@ async def _check(url: str, allow_loopback: bool) -> None:
     try:
         await check_url(url, allow_loopback=allow_loopback)
     except UnsafeURL as exc:
-        raise field_error(["body", "url"], str(exc)) from exc
+        raise field_error(["body", "url"], exc.text) from exc
 
 
 def _check_event_types(patterns: list[str]) -> None:
@@ -47,7 +48,7 @@ def _check_event_types(patterns: list[str]) -> None:
             or pattern in events.EVENT_TYPES
             or (prefix is not None and any(t.startswith(prefix) for t in events.EVENT_TYPES))
         ):
-            issues.add(["event_types", i], f"{pattern} matches no event type.")
+            issues.add(["event_types", i], Text("webhooks.no_event_type", pattern=pattern))
     issues.raise_if_any()
 
 
@@ -95,7 +96,7 @@ async def own(
         raise WebhookNotFound
     if change and not (principal.is_admin or principal.role.value == row.role):
         # A subscription sees with its creator's role: a key with another role may not redirect it.
-        raise Forbidden("Only a key with the subscription's role (or an admin) may change it.")
+        raise Forbidden(Text("webhooks.change_forbidden"))
     return row
 
 
@@ -170,7 +171,7 @@ async def attempts(
 async def redeliver(session: AsyncSession, row: WebhookSubscription, event_id: uuid.UUID) -> None:
     delivery = await repository.delivery(session, row.id, event_id)
     if delivery is None:
-        raise NotFound("This subscription has no delivery of that event.")
+        raise NotFound(Text("webhooks.no_delivery"))
     delivery.state = "pending"
     delivery.next_attempt_at = datetime.now(UTC)
     delivery.locked_until = None

@@ -7,9 +7,15 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from app.i18n import Text
+
 
 class UnsafeURL(ValueError):
-    pass
+    """A URL the registry will not call; its reason is a catalogue text (answered to the client)."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -52,7 +58,7 @@ async def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Addre
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise UnsafeURL(f"{host} does not resolve") from exc
+        raise UnsafeURL(Text("webhooks.url_unresolved", host=host)) from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
@@ -63,24 +69,24 @@ async def check_url(url: str, *, allow_loopback: bool) -> list[ipaddress.IPv4Add
         parts.port  # noqa: B018 - raises ValueError for a port out of range
         host = parts.hostname
     except ValueError as exc:
-        raise UnsafeURL(f"not a valid URL: {exc}") from exc
+        raise UnsafeURL(Text("webhooks.url_invalid", error=exc)) from exc
     if parts.username or parts.password:
-        raise UnsafeURL("credentials in the URL are not allowed")
+        raise UnsafeURL(Text("webhooks.url_credentials"))
     if not host:
-        raise UnsafeURL("the URL has no host")
+        raise UnsafeURL(Text("webhooks.url_no_host"))
     addresses = await resolve(host)
     if not addresses:
-        raise UnsafeURL(f"{host} does not resolve")
+        raise UnsafeURL(Text("webhooks.url_unresolved", host=host))
     loopback = all(  # every address is loopback (possibly IPv4-mapped)
         a.is_loopback
         or (isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback)
         for a in addresses
     )
     if parts.scheme != "https" and not (parts.scheme == "http" and allow_loopback and loopback):
-        raise UnsafeURL("webhook URLs must use https")
+        raise UnsafeURL(Text("webhooks.url_https"))
     for address in addresses:
         if not _allowed(address, allow_loopback=allow_loopback):
-            raise UnsafeURL(f"{host} resolves to {address}, which is not a public address")
+            raise UnsafeURL(Text("webhooks.url_private", host=host, address=address))
     return addresses
 
 

@@ -159,7 +159,7 @@ async def test_an_expired_key_is_401(
         prefix=prefix_of(secret),
     )
     body = assert_unauthorized(await client.get(ORGS, headers=bearer(secret)))
-    assert "expired" in body["detail"].lower()
+    assert "expiró" in body["detail"].lower()
     # Expiry is not revocation: the key is still listed, unrevoked, with its expiry.
     assert (await key_row(session, secret))["revoked_at"] is None
 
@@ -182,7 +182,7 @@ async def test_a_revoked_key_is_401(
     revoked = await client.delete(f"{ORGS}/{org.id}/api-keys/{key_id}", headers=admin_headers)
     assert revoked.status_code == 204
     body = assert_unauthorized(await client.get(ORGS, headers=bearer(secret)))
-    assert "revoked" in body["detail"].lower()
+    assert "revocada" in body["detail"].lower()
     # Even for reading its own organization.
     assert_unauthorized(await client.get(f"{ORGS}/{org.id}", headers=bearer(secret)))
 

@@ -185,8 +185,21 @@ async def test_a_public_agreements_feed_needs_no_token_and_holds_its_dates(
         assert type(event.start) is date, uid
         assert (event.start, event.end) == (day, day + timedelta(days=1)), uid
         assert event.url == f"{BASE}/v1/agreements/{registry.public['id']}"
-    assert "Empresas atendidas" in events[f"milestone-{target}-6@pacta"].summary
+    assert events[f"milestone-{target}-6@pacta"].summary == 'Hito de 6 meses de "Empresas atendidas"'
     assert response.headers["content-disposition"].startswith("inline")
+    assert response.headers["content-language"] == "es-MX"
+
+
+async def test_feed_summaries_follow_accept_language(client: httpx2.AsyncClient, registry: Registry) -> None:
+    url = agreement_feed(registry.public["id"])
+    response = await client.get(url, headers={"Accept-Language": "en-US"})
+    events = parse(response)
+    target = registry.target["id"]
+    assert events[f"milestone-{target}-6@pacta"].summary == '6-month milestone of "Empresas atendidas"'
+    # Data is never translated.
+    assert events[f"activity-{registry.confirmed['id']}@pacta"].summary == "Taller de gestión del agua"
+    assert response.headers["content-language"] == "en-US"
+    assert "Accept-Language" in response.headers["vary"]
 
 
 async def test_a_private_agreements_feed_needs_a_token_of_its_signatory_or_a_participant(

@@ -39,14 +39,16 @@ RULE_CODES = (
     "measurement_without_evidence",
     "dormant",
 )
-# What the law says each rule rests on (DOMAIN.md): a fragment the legal basis must contain.
+# What the law says each rule rests on (DOMAIN.md), quoted in Spanish as the law is written: a
+# fragment the legal basis must contain.
+LSCT = "Ley sobre la Celebración de Tratados"
 LEGAL_BASIS = {
-    "sre_not_informed_before_signature": "LSCT art. 7",
-    "no_favorable_dictamen_before_signature": "LSCT art. 7",
-    "not_registered": "LSCT art. 7",
-    "private_counterpart": "LSCT art. 2 fr. II",
-    "no_signed_text": "LSCT art. 2 fr. II",
-    "dispute_clause_not_reviewed": "LSCT art. 8",
+    "sre_not_informed_before_signature": f"{LSCT}, artículo 7",
+    "no_favorable_dictamen_before_signature": f"{LSCT}, artículo 7",
+    "not_registered": f"{LSCT}, artículo 7",
+    "private_counterpart": f"{LSCT}, artículo 2, fracción II",
+    "no_signed_text": f"{LSCT}, artículo 2, fracción II",
+    "dispute_clause_not_reviewed": f"{LSCT}, artículo 8",
 }
 
 

@@ -143,8 +143,8 @@ async def test_not_registered_after_the_grace_period(registry: Registry) -> None
     rule = "not_registered"
     assert rule not in await registry.rules_on(agreement, on=SIGNED + days(90))  # the last day of grace
     findings = await registry.findings(on=SIGNED + days(91))
-    assert_names(only(findings, rule, agreement), rule, agreement, "2025-03-01", "91 days ago", "90 days")
-    assert "106 days ago" in only(await registry.findings(), rule, agreement)["detail"]
+    assert_names(only(findings, rule, agreement), rule, agreement, "2025-03-01", "hace 91 días", "90 días")
+    assert "hace 106 días" in only(await registry.findings(), rule, agreement)["detail"]
 
 
 async def test_registered_agreements_are_not_flagged(registry: Registry) -> None:
@@ -165,7 +165,9 @@ async def test_signed_within_a_configured_grace_period(registry: Registry, regis
         assert "not_registered" not in await strict.rules_on(agreement)
     async with registry_with(registration_grace_days=19) as stricter:
         findings = await stricter.findings()
-        assert_names(only(findings, "not_registered", agreement), "not_registered", agreement, "20 days ago", "19 days")
+        assert_names(
+            only(findings, "not_registered", agreement), "not_registered", agreement, "hace 20 días", "19 días"
+        )
 
 
 # --- no_council_approval (municipal agreements) -----------------------------------------------------
@@ -283,7 +285,7 @@ async def test_dispute_clause_not_reviewed(
     rule = "dispute_clause_not_reviewed"
     assert (rule in finding_rules(findings, agreement)) is expected
     if expected:
-        assert_names(only(findings, rule, agreement), rule, agreement, "dispute-settlement clause")
+        assert_names(only(findings, rule, agreement), rule, agreement, "cláusula de solución de controversias")
 
 
 # --- in_force_without_targets -------------------------------------------------------------------------
@@ -360,7 +362,7 @@ DESCENDING: dict[str, Any] = {
 @pytest.mark.parametrize(
     ("body", "measured", "expected", "level"),
     [
-        pytest.param(ASCENDING, None, True, "none", id="ascending-nothing-verified"),
+        pytest.param(ASCENDING, None, True, "—", id="ascending-nothing-verified"),
         pytest.param(ASCENDING, 0, True, "0", id="ascending-did-not-move"),
         pytest.param(ASCENDING, 4, False, None, id="ascending-partially-met"),
         pytest.param(ASCENDING, 10, False, None, id="ascending-met"),
@@ -391,10 +393,10 @@ async def test_milestone_not_met(
             finding,
             "milestone_not_met",
             in_force,
-            "6-month",
-            "due 2024-07-15",
-            f"target {target_value}",
-            f"verified level then: {level}",
+            "hito de 6 meses",
+            "vence el 2024-07-15",
+            f"meta {target_value}",
+            f"nivel verificado entonces: {level}",
         )
 
 
@@ -404,7 +406,7 @@ async def test_milestone_judged_on_the_level_verified_by_its_due_date(registry: 
     unverified = await registry.target(in_force, title="Empresas instaladas", **ASCENDING)
     await registry.measurement(unverified, DUE_6 - days(1), 10, evidence_ids=[await registry.evidence(in_force)])
     found = await milestone_findings(registry, in_force)
-    assert "verified level then: none" in found[late]["detail"]
+    assert "nivel verificado entonces: —" in found[late]["detail"]
     assert unverified in found  # reported, never verified: it does not count
 
 
@@ -423,7 +425,7 @@ async def test_qualitative_milestone_met_by_a_verified_measurement(registry: Reg
     pending = await registry.target(in_force, title="Reglamento publicado", **qualitative)
     found = await milestone_findings(registry, in_force)
     assert done not in found
-    assert_names(found[pending], "milestone_not_met", in_force, "Reglamento publicado", "due 2024-07-15")
+    assert_names(found[pending], "milestone_not_met", in_force, "Reglamento publicado", "vence el 2024-07-15")
 
 
 # --- measurement_without_evidence --------------------------------------------------------------------
@@ -471,7 +473,7 @@ async def test_verified_measurement_whose_evidence_is_rejected_later(registry: R
 async def test_dormant_without_verified_progress_in_the_period(registry: Registry, in_force: str) -> None:
     target = await registry.target(in_force)
     findings = await registry.findings()
-    assert_names(only(findings, "dormant", in_force), "dormant", in_force, "2024-01-15", "12 months")
+    assert_names(only(findings, "dormant", in_force), "dormant", in_force, "2024-01-15", "12 meses")
     # Verified progress inside the last 12 months (since 2024-06-15) wakes it up.
     await registry.progress(in_force, target, date(2024, 6, 15), 3)
     assert "dormant" not in await registry.rules_on(in_force)
@@ -499,7 +501,7 @@ async def test_dormancy_months_from_settings(registry: Registry, registry_with: 
     assert "dormant" not in await registry.rules_on(agreement)  # 6 months in force, 12 allowed
     async with registry_with(dormancy_months=6) as impatient:
         finding = only(await impatient.findings(), "dormant", agreement)
-        assert_names(finding, "dormant", agreement, "2024-12-01", "6 months")
+        assert_names(finding, "dormant", agreement, "2024-12-01", "6 meses")
 
 
 async def test_a_suspended_agreement_is_not_dormant(registry: Registry) -> None:

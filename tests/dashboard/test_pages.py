@@ -5,16 +5,18 @@ import hashlib
 import html
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 import httpx2
 import pytest
 
-from app.dashboard.i18n import Locale, language
+from app.dashboard.i18n import Locale
 from tests.agreements.factories import World
 from tests.dashboard.dataset import TODAY, Dataset, counterpart
 
 NBSP = "\u00a0"
+LONG_DATE_ES = "1 de marzo de 2026"  # TODAY, as es_MX writes it
 
 
 async def page(client: httpx2.AsyncClient, url: str, status: int = 200, **params: str) -> str:
@@ -76,7 +78,7 @@ async def test_overview_shows_the_api_figures_in_spanish(client: httpx2.AsyncCli
     assert kpi(document, "kpi-agreements") == str(figures["agreements"]) == "3"
     assert kpi(document, "kpi-milestones-met") == f"{figures['milestones']['by_status']['met']} de 18"
     assert figures["milestones"]["mean_attainment"] == 0.9831
-    assert kpi(document, "kpi-mean-attainment") == f"98,3{NBSP}%"
+    assert kpi(document, "kpi-mean-attainment") == "98.3%"
     assert chart(document, "chart-state") == {s["name"]: s["agreements"] for s in figures["by_state"]}
     assert chart(document, "chart-state") == {"Jalisco": 2, "Nuevo León": 1}
     assert chart(document, "chart-status") == {
@@ -93,8 +95,9 @@ async def test_overview_shows_the_api_figures_in_spanish(client: httpx2.AsyncCli
     indicators = section(document, "key-indicators")
     for row in (
         ("Empresas atendidas", "29", "2"),
-        ("Cartera de inversión", "1.234.567,5 MXN", "1"),
-        ("Cartera de inversión", "250 USD", "1"),
+        # Babel es_MX: the peso keeps its "$" and its code; the dollar has no symbol of its own there.
+        ("Cartera de inversión", f"$1,234,567.50{NBSP}MXN", "1"),
+        ("Cartera de inversión", f"250.00{NBSP}USD", "1"),
         ("Mejoras de servicios públicos", "60 hours", "1"),
     ):
         assert '<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>'.format(*row) in indicators
@@ -105,7 +108,8 @@ async def test_overview_shows_the_api_figures_in_spanish(client: httpx2.AsyncCli
         assert f"{label}: <strong>{count}</strong>" in milestones
     assert "Programado: <strong>9</strong>" in milestones
     assert "Cifras al" in document
-    assert TODAY.isoformat() in document
+    assert "Cifras al <time" in document
+    assert f'<time datetime="{TODAY.isoformat()}">{LONG_DATE_ES}</time>' in document
 
 
 async def test_overview_in_english(client: httpx2.AsyncClient, dataset: Dataset) -> None:
@@ -118,11 +122,12 @@ async def test_overview_in_english(client: httpx2.AsyncClient, dataset: Dataset)
     assert chart(document, "chart-status")["In force"] == 2
     assert chart(document, "chart-country") == {"United States": 2, "Germany": 1, "Poland": 1}
     assert chart(document, "chart-state") == {"Jalisco": 2, "Nuevo León": 1}
-    assert '<td class="num">1,234,567.5 MXN</td>' in section(document, "key-indicators")
+    assert f'<td class="num">MX$1,234,567.50{NBSP}MXN</td>' in section(document, "key-indicators")
+    assert f'<td class="num">$250.00{NBSP}USD</td>' in section(document, "key-indicators")
     # Links keep the language; the switch goes back to Spanish.
     assert f'href="/dashboard/agreements/{dataset.agreements["A1"]}?lang=en"' in document
     assert 'href="/dashboard?state=MX-JAL&amp;lang=en"' in document
-    assert '<a href="/dashboard" hreflang="es"' in document
+    assert '<a href="/dashboard?lang=es" hreflang="es"' in document
 
 
 async def test_overview_lists_public_agreements_only(client: httpx2.AsyncClient, dataset: Dataset) -> None:
@@ -172,20 +177,20 @@ async def test_agreement_page_shows_progress_and_evidence(client: httpx2.AsyncCl
         for milestone in target["milestones"]:
             row = milestone_row(document, target["id"], milestone["months"])
             assert row["status_code"] == milestone["status"]
-            assert row["Vence"] == milestone["due_on"]
+            assert row["Vence"] == Locale("es").date(date.fromisoformat(milestone["due_on"]))
     assert milestone_row(document, t1, 12) == {
         "status_code": "partially_met",
         "Meses": "12",
-        "Vence": "2026-01-15",
+        "Vence": "15 de enero de 2026",
         "Meta": "25",
         "Real": "20",
         "Situación": "Cumplido en parte",
-        "Logro": f"80{NBSP}%",
+        "Logro": "80%",
     }
-    assert milestone_row(document, t2, 6)["Real"] == "1.234.567,5 MXN"
-    assert milestone_row(document, t2, 6)["Logro"] == f"123,5{NBSP}%"
+    assert milestone_row(document, t2, 6)["Real"] == f"$1,234,567.50{NBSP}MXN"
+    assert milestone_row(document, t2, 6)["Logro"] == "123.5%"
     # The reported, unverified 40 is nowhere.
-    assert '<dd class="latest">20 (2025-12-01)</dd>' in section(document, f"target-{t1}")
+    assert '<dd class="latest">20 (1 de diciembre de 2025)</dd>' in section(document, f"target-{t1}")
     assert ">40<" not in document
     # The evidence behind T1: its own document and the one its verified measurement cites.
     behind_t1 = section(document, f"target-{t1}")
@@ -231,7 +236,7 @@ async def test_agreement_page_in_english(client: httpx2.AsyncClient, dataset: Da
     assert milestone_row(document, t3, 6) == {
         "status_code": "partially_met",
         "Months": "6",
-        "Due": "2025-09-01",
+        "Due": "September 1, 2025",
         "Target": "15",
         "Actual": "9",
         "Status": "Partially met",
@@ -252,7 +257,7 @@ async def test_agreement_page_in_english(client: httpx2.AsyncClient, dataset: Da
 async def test_non_public_or_unknown_agreements_are_404_pages(
     client: httpx2.AsyncClient, dataset: Dataset, lang: str
 ) -> None:
-    expected = Locale(language(lang))
+    expected = Locale(lang)
     for agreement_id in (dataset.agreements["A3"], str(uuid.uuid4()), "not-a-uuid"):
         document = await page(client, f"/dashboard/agreements/{agreement_id}", 404, lang=lang)
         assert f"<h1>{expected['not_found_title']}</h1>" in document
@@ -364,11 +369,12 @@ async def test_pages_are_not_in_the_openapi_document(client: httpx2.AsyncClient)
 @pytest.mark.parametrize(
     ("value", "es", "en"),
     [
-        (1234.5, "1.234,5", "1,234.5"),
-        (1234567.5, "1.234.567,5", "1,234,567.5"),
+        # Mexico writes numbers as the United States does (Babel es_MX), not as Spain does.
+        (1234.5, "1,234.5", "1,234.5"),
+        (1234567.5, "1,234,567.5", "1,234,567.5"),
         (29, "29", "29"),
-        (0.126, "0,13", "0.13"),
-        (-1500, "-1.500", "-1,500"),
+        (0.126, "0.13", "0.13"),
+        (-1500, "-1,500", "-1,500"),
         (0, "0", "0"),
         (None, "—", "—"),
     ],
@@ -376,3 +382,56 @@ async def test_pages_are_not_in_the_openapi_document(client: httpx2.AsyncClient)
 def test_numbers_are_written_for_the_language(value: float | None, es: str, en: str) -> None:
     assert Locale("es").num(value) == es
     assert Locale("en").num(value) == en
+
+
+# --- languages -------------------------------------------------------------------------------------
+
+
+async def test_pages_follow_accept_language_unless_lang_names_one(client: httpx2.AsyncClient, dataset: Dataset) -> None:
+    english = await client.get("/dashboard", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in english.text
+    assert english.headers["content-language"] == "en-US"
+    assert "Accept-Language" in english.headers["vary"]
+    spanish = await client.get("/dashboard", headers={"Accept-Language": "es-419,en;q=0.5"})
+    assert '<html lang="es">' in spanish.text
+    assert spanish.headers["content-language"] == "es-MX"
+    # ?lang= (the switch's links) wins over the browser's preference.
+    chosen = await client.get("/dashboard", params={"lang": "es"}, headers={"Accept-Language": "en"})
+    assert '<html lang="es">' in chosen.text
+    assert "Tablero público" in chosen.text
+    # Nothing we speak: the default, Spanish.
+    other = await client.get("/dashboard", headers={"Accept-Language": "fr-FR, de;q=0.8"})
+    assert '<html lang="es">' in other.text
+
+
+async def test_dates_and_money_written_by_babel_on_the_agreement_page(
+    client: httpx2.AsyncClient, dataset: Dataset
+) -> None:
+    a1 = dataset.agreements["A1"]
+    spanish = await page(client, f"/dashboard/agreements/{a1}")
+    english = await page(client, f"/dashboard/agreements/{a1}", lang="en")
+    agreement = (await client.get(f"/v1/agreements/{a1}")).json()
+    signed = date.fromisoformat(agreement["signed_on"])
+    assert f"<dd>{Locale('es').date(signed)}</dd>" in spanish
+    assert f"<dd>{Locale('en').date(signed)}</dd>" in english
+    assert " de " in Locale("es").date(signed)
+    assert agreement["signed_on"] not in re.sub(r'datetime="[^"]*"', "", spanish)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "es", "en"),
+    [
+        (1234.5, "MXN", f"$1,234.50{NBSP}MXN", f"MX$1,234.50{NBSP}MXN"),
+        (1234.5, "USD", f"1,234.50{NBSP}USD", f"$1,234.50{NBSP}USD"),
+        (1234.5, "companies", "1,234.5 companies", "1,234.5 companies"),
+        (None, "MXN", "—", "—"),
+    ],
+)
+def test_money_is_written_by_babel(value: float | None, unit: str, es: str, en: str) -> None:
+    assert Locale("es").amount(value, unit) == es
+    assert Locale("en").amount(value, unit) == en
+
+
+def test_dates_are_written_by_babel() -> None:
+    assert Locale("es").date(date(2023, 1, 1)) == "1 de enero de 2023"
+    assert Locale("en").date(date(2023, 1, 1)) == "January 1, 2023"

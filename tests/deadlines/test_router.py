@@ -139,10 +139,16 @@ async def test_every_kind_of_deadline_with_its_date_title_and_a_working_link(
     assert keys(items) == expected(agenda)
     by_subject = {(d["kind"], d["subject_id"]): d for d in items}
     title = agenda.public["title"]
-    assert by_subject[("expiry", agenda.public["id"])]["title"] == f'Expiry of "{title}"'
-    assert by_subject[("milestone_due", agenda.target["id"])]["title"] == '6-month milestone of "Empresas atendidas"'
+    assert by_subject[("expiry", agenda.public["id"])]["title"] == f'Vencimiento de "{title}"'
+    assert by_subject[("milestone_due", agenda.target["id"])]["title"] == 'Hito de 6 meses de "Empresas atendidas"'
     assert title in by_subject[("registration_overdue", agenda.public["id"])]["title"]
     assert by_subject[("activity", agenda.confirmed["id"])]["title"] == agenda.confirmed["title"]
+    # In English on request; the subject's own title (data) is never translated.
+    english = await walk(client, DEADLINES, world.headers("auditor") | {"Accept-Language": "en"}, {}, limit=200)
+    in_english = {(d["kind"], d["subject_id"]): d["title"] for d in english}
+    assert in_english[("expiry", agenda.public["id"])] == f'Expiry of "{title}"'
+    assert in_english[("milestone_due", agenda.target["id"])] == '6-month milestone of "Empresas atendidas"'
+    assert in_english[("activity", agenda.confirmed["id"])] == agenda.confirmed["title"]
 
     for item in items:
         assert item["url"].startswith(f"{BASE}/v1/"), item

@@ -1245,3 +1245,16 @@ async def test_control_characters_in_a_filename_never_reach_the_download_header(
     header = download.headers["content-disposition"]
     assert all(" " <= c <= "~" for c in header), repr(header)
     assert disposition_names(header)[1] == document["filename"]
+
+
+async def test_upload_form_problems_are_written_in_the_callers_language(
+    client: httpx2.AsyncClient, world: World, public: dict[str, Any]
+) -> None:
+    headers = world.headers("editor")
+    spanish = await upload(client, public, headers, pdf("es"), title="x" * 301)
+    english = await upload(client, public, headers | {"Accept-Language": "en"}, pdf("en"), title="x" * 301)
+    es_issue = assert_problem(spanish, 422, loc=["body", "title"])["errors"][0]
+    en_issue = assert_problem(english, 422, loc=["body", "title"])["errors"][0]
+    assert es_issue["msg"] == "Debe tener como máximo 300 caracteres."
+    assert en_issue["msg"] == "String should have at most 300 characters"
+    assert es_issue["type"] == en_issue["type"] == "string_too_long"

@@ -349,7 +349,7 @@ async def test_request_while_the_first_is_in_flight_is_409(
         response = await post(client, admin_headers, "running", raw)
     problem = assert_problem(response, 409, "idempotency-in-flight")
     assert "idempotent-replayed" not in response.headers
-    assert "retry" in problem["detail"].lower()
+    assert "reintente" in problem["detail"].lower()
     assert await snapshot(session) == before
     assert await orgs_named(session, body["name"]) == 0
     record = await record_of(session, secret_of(admin_headers), "running")
