@@ -457,7 +457,7 @@ async def test_once_the_body_is_in_waiting_for_the_client_to_leave_is_not_timed(
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    messages = [{"type": "http.request", "body": b"{}", "more_body": False}, {"type": "http.disconnect"}]
+    messages: list[Message] = [{"type": "http.request", "body": b"{}", "more_body": False}, {"type": "http.disconnect"}]
 
     async def receive() -> Message:
         message = messages.pop(0)
