@@ -25,7 +25,7 @@ from app.models.agenda import ActivityStatus
 from app.targets import repository as target_repository
 
 RESOURCE = "activity"
-PUBLIC_STATUSES = (ActivityStatus.confirmed.value, ActivityStatus.held.value)
+PUBLIC_STATUSES = access.PUBLIC_STATUSES[RESOURCE]
 LINK_FIELDS = {"participant_org_ids": "participant", "target_ids": "target", "evidence_ids": "evidence"}
 
 
@@ -287,7 +287,7 @@ async def delete_activity(session: AsyncSession, locked: LockedActivity, *, prin
 async def list_activities(
     session: AsyncSession, agreement: AgreementRead, params: PageParams, *, principal: Principal | None
 ) -> tuple[list[ActivityRead], str | None]:
-    statuses = None if is_insider(principal, agreement) else list(PUBLIC_STATUSES)
+    statuses = None if is_insider(principal, agreement) else sorted(PUBLIC_STATUSES)
     rows = await repository.list_page(session, agreement.id, params, statuses=statuses)
     items, cursor = make_page(rows, repository.BY_START, params, lambda a: (a.starts_at, a.id))
     links = await repository.links(session, [a.id for a in items])

@@ -28,14 +28,6 @@ RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
 # Fields the public never sees in history (they hold legal advice).
 PRIVATE_FIELDS = frozenset({"observations", "review_note"})
-# Children that only the agreement's own people read until reviewed (API.md: unverified
-# measurements, evidence not accepted): to anyone else their history shows the write, not what
-# it holds, until the status that makes them public.
-PUBLIC_ONCE: dict[str, frozenset[str]] = {
-    "measurement": frozenset({"verified"}),
-    "evidence": frozenset({"accepted"}),
-    "activity": frozenset({"confirmed", "held"}),
-}
 
 
 def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -470,8 +462,8 @@ def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
 
 
 def _shown(document: Any, resource_type: str, *, insider: bool) -> Any:
-    public = PUBLIC_ONCE.get(resource_type)
-    if insider or public is None or not isinstance(document, dict) or document.get("status") in public:
+    # A child not yet public shows, to those who may not read it yet, the write but not what it holds.
+    if insider or not isinstance(document, dict) or access.is_public(resource_type, document.get("status")):
         return document
     return None
 

@@ -217,7 +217,7 @@ async def provenance(session: AsyncSession, document: EvidenceDocument, *, proof
 def may_read(document: EvidenceDocument, agreement: AgreementRead, principal: Principal | None) -> bool:
     if access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         return True
-    return document.status == EvidenceStatus.accepted.value
+    return access.is_public(RESOURCE, document.status)
 
 
 async def visible_evidence(

@@ -125,7 +125,7 @@ async def visible_measurement(
         )
     except NotFound as exc:
         raise MeasurementNotFound from exc
-    if measurement.status != MeasurementStatus.verified.value and not _insider(principal, agreement):
+    if not access.is_public(RESOURCE, measurement.status) and not _insider(principal, agreement):
         raise MeasurementNotFound
     evidence = await repository.evidence_ids(session, [measurement.id])
     return to_read(measurement, evidence[measurement.id]), agreement
@@ -144,7 +144,7 @@ async def decide(
         may=None,
     )
     agreement = locked.before
-    if measurement.status != MeasurementStatus.verified.value and not _insider(principal, agreement):
+    if not access.is_public(RESOURCE, measurement.status) and not _insider(principal, agreement):
         raise MeasurementNotFound
     if not access.can_edit(principal, agreement.signatory_org_id):
         raise Forbidden("Only an editor of the signatory organization (or an admin) may verify measurements.")
