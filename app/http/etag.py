@@ -5,8 +5,8 @@ import hashlib
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 
+from app.canonical import canonical_json
 from app.errors import PreconditionFailed, PreconditionRequired
-from app.log.hashing import canonical_json
 
 
 class NotModified(Exception):
