@@ -182,9 +182,7 @@ async def upload_evidence(
         uploaded_by_org_id=principal.org_id,
     )
     # The agreement is locked only now, with the bytes stored: never while a client sends them.
-    locked = await agreement_service.lock_for_change(
-        session, agreement.id, principal=principal, today=today, may=None, not_found=EvidenceNotFound()
-    )
+    locked = await agreement_service.lock_for_change(session, agreement.id, principal=principal, today=today, may=None)
     await repository.add(session, document)
     await agreement_service.write_child(
         session,
