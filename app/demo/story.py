@@ -565,7 +565,8 @@ async def tell(
 ) -> None:
     """Write one agreement's story: work programme in force, legal path, targets and progress."""
     editor = await principal_for(session, signatory, Role.editor)
-    row, current = await agreement_service.lock_for_change(session, agreement_id, principal=editor, today=today)
+    locked = await agreement_service.lock_for_change(session, agreement_id, principal=editor, today=today)
+    row, current = locked.row, locked.before
     assert current.signed_on is not None, plan.number
     in_force_on = max(current.signed_on, entry_into_force(today, plan.months_in_force))
     await agreement_service.update_agreement(
