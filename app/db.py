@@ -70,6 +70,9 @@ def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+_RELEASABLE = "pacta.releasable"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit on success, roll back on error.
 
@@ -77,6 +80,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     commit must never have answered 2xx.
     """
     async with sessionmaker_of(request)() as session:
+        # A request's unit of work has written nothing before its route's first statement, so
+        # release_connection() may end the read-only start of it (see there).
+        session.info[_RELEASABLE] = True
         try:
             yield session
             marker = getattr(request.state, "idempotency_marker", None)
@@ -96,7 +102,12 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 async def release_connection(session: AsyncSession) -> None:
     """End the read-only start of a unit of work, so that the session holds no connection (let
     alone a transaction) while the request waits on something slow, such as its client's body.
-    The next statement opens a fresh transaction; nothing is lost, as nothing was written yet."""
+    The next statement opens a fresh transaction; nothing is lost, as nothing was written yet.
+
+    Only a request's own session is released: a longer unit of work (the CLI, the demo loader)
+    may have flushed writes that a rollback would lose, and has no slow client to wait on."""
+    if not session.info.get(_RELEASABLE):
+        return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("release_connection() after a change: it would roll the change back")
     await session.rollback()
