@@ -104,8 +104,20 @@ async def list_agreements(
             params=p,
         )
 
+    async def fetch_json(s: AsyncSession, p: PageParams) -> tuple[list[str], str | None]:
+        return await service.list_agreements_json(
+            s, filters, principal=principal, today=today, sort=sort.value, params=p
+        )
+
     return await list_response(
-        request, session, page, fetch, item=AgreementRead, csv_columns=CSV_COLUMNS, filename="agreements.csv"
+        request,
+        session,
+        page,
+        fetch,
+        item=AgreementRead,
+        csv_columns=CSV_COLUMNS,
+        filename="agreements.csv",
+        fetch_json=fetch_json,
     )
 
 

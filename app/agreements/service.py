@@ -395,6 +395,18 @@ async def list_agreements(
     return [AgreementRead.model_validate(r) for r in items], cursor
 
 
+async def list_agreements_json(
+    session: AsyncSession, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
+) -> tuple[list[str], str | None]:
+    """The same page as list_agreements, each item already the JSON text of its AgreementRead."""
+    rows = await repository.list_page_json(session, filters, access.viewer_for(principal), today, sort, params)
+    items = rows[: params.limit]
+    cursor = None
+    if len(rows) > params.limit and items:
+        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
+    return [r["document"] for r in items], cursor
+
+
 def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
     old = before if isinstance(before, dict) else {}
     new = after if isinstance(after, dict) else {}
