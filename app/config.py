@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="PostgreSQL idle_in_transaction_session_timeout of the pool (0: none)."
     )
     log_level: str = "INFO"
+    metrics_enabled: bool = Field(
+        default=True, description="Count and time every request for GET /metrics (off: only its database gauges)."
+    )
     metrics_allow: list[IPv4Network | IPv6Network] = Field(
         default=[IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")],
         description="Networks that may read GET /metrics without a key (JSON list of CIDRs); "

@@ -173,8 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
     app.add_middleware(RequestContextMiddleware)
-    # Outside the request context, so the 500s it writes for unhandled errors are counted too.
-    app.add_middleware(MetricsMiddleware)
+    if settings.metrics_enabled:
+        # Outside the request context, so the 500s it writes for unhandled errors are counted too.
+        app.add_middleware(MetricsMiddleware)
     if settings.public_url is not None:
         # Outermost: no layer below ever sees the Host header a client sent.
         app.add_middleware(PublicURLMiddleware, public_url=settings.public_url)
