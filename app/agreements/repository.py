@@ -384,6 +384,22 @@ async def list_page_json(
     return [dict(r) for r in result.mappings()]
 
 
+_READ_ONE_JSON = select(
+    json_document(TODAY).label("document"),
+    T.signatory_org_id,
+    T.signed_on,
+    _PARTICIPANTS.label("participant_org_ids"),
+).where(T.id == bindparam("agreement_id", type_=Uuid()))
+
+
+async def read_one_json(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> dict[str, Any] | None:
+    """As read_one, the agreement as JSON text ("document") beside what visibility needs."""
+    connection = await session.connection()
+    result = await connection.execute(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
+    row = result.mappings().first()
+    return None if row is None else dict(row)
+
+
 _READ_ONE = read_select(TODAY).where(T.id == bindparam("agreement_id", type_=Uuid()))
 
 

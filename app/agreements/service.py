@@ -176,6 +176,22 @@ async def get_visible(
     return read
 
 
+async def get_visible_json(
+    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> str:
+    """As get_visible, the AgreementRead as JSON text built by PostgreSQL (the hot single read)."""
+    row = await repository.read_one_json(session, agreement_id, today)
+    if row is None or not access.can_see(
+        principal,
+        signatory_org_id=row["signatory_org_id"],
+        public=row["signed_on"] is not None,
+        participant_org_ids=row["participant_org_ids"],
+    ):
+        raise AgreementNotFound
+    document: str = row["document"]
+    return document
+
+
 async def agreement_of(
     session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date, not_found: NotFound
 ) -> AgreementRead:

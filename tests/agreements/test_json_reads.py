@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import service
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementRead, AgreementSort
+from app.http.etag import etag_of
 from app.http.pagination import Page, PageParams
 from app.models import Agreement, AgreementParticipant
 from tests.agreements.factories import ACTORS, AGREEMENTS, TODAY, World, make_world, pin_today
@@ -130,3 +131,25 @@ async def test_the_list_response_is_the_pydantic_page(
     assert {a.title for a in anonymous.items} == {rows[0].title, rows[2].title}
     raw = (await session.execute(text("SELECT count(*) FROM agreements"))).scalar_one()
     assert raw >= 3
+
+
+async def test_one_agreement_is_the_pydantic_bytes_with_the_same_etag(
+    client: httpx2.AsyncClient, app: object, session: AsyncSession, rows: list[Agreement], world: World
+) -> None:
+    pin_today(app, TODAY)  # type: ignore[arg-type]
+    for row in rows:
+        model = await service.read_agreement(session, row.id, today=TODAY)
+        for actor in ACTORS:
+            response = await client.get(f"{AGREEMENTS}/{row.id}", headers=world.headers(actor))
+            if response.status_code == 404:
+                # Hidden from this caller (unsigned, and not theirs): exactly as before.
+                assert row.signed_on is None
+                assert actor in ("anonymous", "other_editor", "outsider")
+                continue
+            assert response.status_code == 200, (actor, response.text)
+            assert response.content == model.model_dump_json().encode()
+            assert response.headers["etag"] == etag_of(model)
+            again = await client.get(
+                f"{AGREEMENTS}/{row.id}", headers={**world.headers(actor), "If-None-Match": response.headers["etag"]}
+            )
+            assert again.status_code == 304

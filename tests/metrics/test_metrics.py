@@ -167,3 +167,15 @@ def test_processes_are_summed_in_multiprocess_mode(tmp_path: Path) -> None:
     ).stdout
     samples = parse(out)
     assert value(samples, "pacta_http_requests_total", route="/v1/agreements", method="GET", status="200") == 12
+
+
+async def test_with_metrics_disabled_requests_are_not_counted(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    app = create_app(settings_with(metrics_enabled=False))
+    app.state.sessionmaker = sessionmaker
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as c:
+        before = await scrape(c)
+        assert (await c.get("/v1/agreements")).status_code == 200
+        after = await scrape(c)
+    labels = {"route": "/v1/agreements", "method": "GET", "status": "200"}
+    assert value(after, "pacta_http_requests_total", **labels) == value(before, "pacta_http_requests_total", **labels)
+    assert "pacta_log_entries" in {name for name, _ in after}
