@@ -39,8 +39,11 @@ class RawApp:
         self.pool: asyncpg.Pool | None = None
 
     async def _setup(self, conn: asyncpg.Connection) -> None:
-        # jsonb as orjson reads it (asyncpg would hand back text).
-        await conn.set_type_codec("jsonb", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog")
+        # jsonb decoded by orjson (asyncpg would hand back text). asyncpg's own UUID type is
+        # written through `default=str` below: orjson knows only uuid.UUID itself.
+        await conn.set_type_codec(
+            "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -53,7 +56,7 @@ class RawApp:
         if path == LIST_PATH:
             async with self.pool.acquire() as conn:
                 rows = await conn.fetch(LIST_SQL)
-            body = orjson.dumps({"items": [dict(r) for r in rows], "next_cursor": None})
+            body = orjson.dumps({"items": [dict(r) for r in rows], "next_cursor": None}, default=str)
         elif path.startswith(LIST_PATH + "/"):
             try:
                 agreement_id = uuid.UUID(path.rsplit("/", 1)[1])
@@ -65,7 +68,7 @@ class RawApp:
             if row is None:
                 await self._respond(send, 404, b"{}")
                 return
-            body = orjson.dumps(dict(row))
+            body = orjson.dumps(dict(row), default=str)
         else:
             await self._respond(send, 404, b"{}")
             return
