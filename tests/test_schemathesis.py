@@ -168,7 +168,7 @@ def test_api_conforms_to_its_schema(server: str, database_env: dict[str, str], t
         cwd=tmp_path,  # schemathesis and hypothesis keep their caches in the working folder
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=600,  # every check, over the demo story's few hundred resources
         check=False,
     )
     assert result.returncode == 0, f"schemathesis found problems:\n{result.stdout}\n{result.stderr}"

@@ -109,11 +109,9 @@ async def update_activity(
     response: Response,
 ) -> ActivityRead:
     """Change an activity; the signatory's editor confirms with status (If-Match required)."""
-    activity, agreement, editor = await service.lock_activity(session, activity_id, principal=principal, today=today)
-    require_if_match(request, await service.read_activity(session, activity))
-    read = await service.update_activity(
-        session, activity, agreement, body, editor=editor, principal=principal, today=today
-    )
+    locked = await service.lock_activity(session, activity_id, principal=principal, today=today)
+    require_if_match(request, locked.current)
+    read = await service.update_activity(session, locked, body, principal=principal, today=today)
     set_etag(response, read)
     return read
 
@@ -125,6 +123,6 @@ async def delete_activity(
     principal: CurrentPrincipal, activity_id: ActivityId, session: SessionDep, today: Today, request: Request
 ) -> None:
     """Remove an activity (its proposer only while planned; If-Match required)."""
-    activity, _, editor = await service.lock_activity(session, activity_id, principal=principal, today=today)
-    require_if_match(request, await service.read_activity(session, activity))
-    await service.delete_activity(session, activity, editor=editor, principal=principal)
+    locked = await service.lock_activity(session, activity_id, principal=principal, today=today)
+    require_if_match(request, locked.current)
+    await service.delete_activity(session, locked, principal=principal, today=today)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -26,7 +27,7 @@ from app.models.agenda import ActivityStatus
 from app.targets import repository as target_repository
 
 RESOURCE = "activity"
-PUBLIC_STATUSES = (ActivityStatus.confirmed.value, ActivityStatus.held.value)
+PUBLIC_STATUSES = access.PUBLIC_STATUSES[RESOURCE]
 LINK_FIELDS = {"participant_org_ids": "participant", "target_ids": "target", "evidence_ids": "evidence"}
 
 
@@ -112,26 +113,38 @@ async def _save_links(
         await repository.replace_links(session, activity_id, LINK_FIELDS[field], list(dict.fromkeys(facts[field])))
 
 
-async def _log(
-    session: AsyncSession, activity: Activity, principal: Principal, action: log_service.Action
-) -> dict[str, list[uuid.UUID]]:
-    links = (await repository.links(session, [activity.id]))[activity.id]
-    await log_service.append(
+async def _write(
+    session: AsyncSession,
+    activity: Activity,
+    links: dict[str, list[uuid.UUID]],
+    locked: agreement_service.Locked,
+    principal: Principal,
+    action: log_service.Action,
+    today: date,
+) -> None:
+    await agreement_service.write_child(
         session,
-        actor_org_id=principal.org_id,
-        action=action,
+        locked,
         resource_type=RESOURCE,
         resource_id=activity.id,
         document=None if action is log_service.Action.delete else document_of(activity, links),
-        agreement_id=activity.agreement_id,
+        action=action,
+        principal=principal,
+        today=today,
     )
-    return links
+
+
+def _stored_links(facts: dict[str, Any], fields: Sequence[str]) -> dict[str, list[uuid.UUID]]:
+    """The links _save_links stores for these fields, as repository.links reads them back
+    (once each, by id): so a write need not read back what it just wrote."""
+    return {LINK_FIELDS[field]: sorted(set(facts[field])) for field in fields}
 
 
 async def create_activity(
     session: AsyncSession, agreement_id: uuid.UUID, data: ActivityCreate, *, principal: Principal, today: date
 ) -> ActivityRead:
-    agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
+    locked = await agreement_service.lock_for_change(session, agreement_id, principal=principal, today=today, may=None)
+    agreement = locked.before
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         raise Forbidden(Text("activities.add_forbidden"))
     editor = access.can_edit(principal, agreement.signatory_org_id)
@@ -155,7 +168,8 @@ async def create_activity(
     )
     await repository.add(session, activity)
     await _save_links(session, activity.id, facts, list(LINK_FIELDS))
-    links = await _log(session, activity, principal, log_service.Action.create)
+    links = _stored_links(facts, list(LINK_FIELDS))
+    await _write(session, activity, links, locked, principal, log_service.Action.create, today)
     return to_read(activity, links)
 
 
@@ -181,13 +195,35 @@ async def read_activity(session: AsyncSession, activity: Activity) -> ActivityRe
     return to_read(activity, (await repository.links(session, [activity.id]))[activity.id])
 
 
+@dataclass(frozen=True, slots=True)
+class LockedActivity:
+    """An activity locked for change, its agreement too, its links, and whether the caller is
+    the signatory's editor."""
+
+    activity: Activity
+    agreement: agreement_service.Locked
+    links: dict[str, list[uuid.UUID]]
+    editor: bool
+
+    @property
+    def current(self) -> ActivityRead:
+        return to_read(self.activity, self.links)
+
+
 async def lock_activity(
     session: AsyncSession, activity_id: uuid.UUID, *, principal: Principal, today: date
-) -> tuple[Activity, AgreementRead, bool]:
-    """The activity locked for change, its agreement, and whether the caller is the signatory's editor."""
-    _, agreement = await visible_activity(session, activity_id, principal=principal, today=today)
-    activity = await repository.get(session, activity_id, for_update=True)
-    if activity is None:
+) -> LockedActivity:
+    activity, locked, _ = await agreement_service.lock_child(
+        session,
+        Activity,
+        activity_id,
+        principal=principal,
+        today=today,
+        not_found=ActivityNotFound(),
+        may=None,
+    )
+    agreement = locked.before
+    if activity.status not in PUBLIC_STATUSES and not is_insider(principal, agreement):
         raise ActivityNotFound
     editor = access.can_edit(principal, agreement.signatory_org_id)
     proposer = principal.org_id == activity.proposed_by_org_id and access.can_contribute(
@@ -195,19 +231,19 @@ async def lock_activity(
     )
     if not (editor or proposer):
         raise Forbidden(Text("activities.change_forbidden"))
-    return activity, agreement, editor
+    links = (await repository.links(session, [activity.id]))[activity.id]
+    return LockedActivity(activity, locked, links, editor)
 
 
 async def update_activity(
     session: AsyncSession,
-    activity: Activity,
-    agreement: AgreementRead,
+    locked: LockedActivity,
     data: ActivityUpdate,
     *,
-    editor: bool,
     principal: Principal,
     today: date,
 ) -> ActivityRead:
+    activity, agreement, editor = locked.activity, locked.agreement.before, locked.editor
     changes = changes_of(data, not_null=("kind", "title", "starts_at", "status", *LINK_FIELDS))
     if (
         not editor
@@ -221,8 +257,7 @@ async def update_activity(
         and changes["status"] not in (ActivityStatus.planned, ActivityStatus.cancelled)
     ):
         raise Forbidden(Text("activities.confirm_forbidden"))
-    current = await read_activity(session, activity)
-    facts = current.model_dump(mode="python") | changes
+    facts = locked.current.model_dump(mode="python") | changes
     facts["status"] = str(facts["status"])
     await _check(session, facts, agreement, today)
     for field in ("kind", "title", "description", "place", "organizer_org_id", "status"):
@@ -236,22 +271,25 @@ async def update_activity(
         activity.ends_at = None if changes["ends_at"] is None else changes["ends_at"].astimezone(UTC)
     activity.updated_at = datetime.now(UTC)
     await repository.add(session, activity)
-    await _save_links(session, activity.id, facts, [f for f in LINK_FIELDS if f in changes])
-    links = await _log(session, activity, principal, log_service.Action.update)
+    changed = [f for f in LINK_FIELDS if f in changes]
+    await _save_links(session, activity.id, facts, changed)
+    links = {**locked.links, **_stored_links(facts, changed)}
+    await _write(session, activity, links, locked.agreement, principal, log_service.Action.update, today)
     return to_read(activity, links)
 
 
-async def delete_activity(session: AsyncSession, activity: Activity, *, editor: bool, principal: Principal) -> None:
-    if not editor and activity.status != ActivityStatus.planned.value:
+async def delete_activity(session: AsyncSession, locked: LockedActivity, *, principal: Principal, today: date) -> None:
+    activity = locked.activity
+    if not locked.editor and activity.status != ActivityStatus.planned.value:
         raise ActivityNotDeletable(Text("activities.withdraw_planned"))
-    await _log(session, activity, principal, log_service.Action.delete)
+    await _write(session, activity, locked.links, locked.agreement, principal, log_service.Action.delete, today)
     await repository.remove(session, activity)
 
 
 async def list_activities(
     session: AsyncSession, agreement: AgreementRead, params: PageParams, *, principal: Principal | None
 ) -> tuple[list[ActivityRead], str | None]:
-    statuses = None if is_insider(principal, agreement) else list(PUBLIC_STATUSES)
+    statuses = None if is_insider(principal, agreement) else sorted(PUBLIC_STATUSES)
     rows = await repository.list_page(session, agreement.id, params, statuses=statuses)
     items, cursor = make_page(rows, repository.BY_START, params, lambda a: (a.starts_at, a.id))
     links = await repository.links(session, [a.id for a in items])

@@ -5,6 +5,23 @@ import uuid
 from app.agreements.repository import Viewer
 from app.auth.dependencies import Principal
 from app.models import Role
+from app.models.agenda import ActivityStatus
+from app.models.results import EvidenceStatus, MeasurementStatus
+
+# The one table of which statuses make a child public. Before one of them, a child is read only
+# by its agreement's own people (`sees_unreviewed`); from it on, by whoever may read the
+# agreement: reads, lists, history, feeds and pages all follow this table.
+PUBLIC_STATUSES: dict[str, frozenset[str]] = {
+    "measurement": frozenset({MeasurementStatus.verified.value}),
+    "evidence": frozenset({EvidenceStatus.accepted.value}),
+    "activity": frozenset({ActivityStatus.confirmed.value, ActivityStatus.held.value}),
+}
+
+
+def is_public(resource_type: str, status: object) -> bool:
+    """Whether a child of this kind in this status is read by all its agreement's readers."""
+    public = PUBLIC_STATUSES.get(resource_type)
+    return public is None or status in public
 
 
 def viewer_for(principal: Principal | None) -> Viewer:

@@ -25,9 +25,11 @@ from sqlalchemy import (
     text,
     true,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import cast
 from sqlalchemy.types import Date, DateTime, Integer, String, Text, Uuid
 from sqlmodel import col
@@ -415,6 +417,75 @@ async def get_row(session: AsyncSession, agreement_id: uuid.UUID, *, for_update:
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().first()
+
+
+def _with_read(*entities: Any) -> list[Any]:
+    """The columns that, beside the row, make up its read model (see read_select)."""
+    return [
+        *entities,
+        status_expr(TODAY).label("status"),
+        registration_status_expr().label("registration_status"),
+        _PARTICIPANTS.label("participant_org_ids"),
+    ]
+
+
+def _read_of(row: Any) -> dict[str, Any]:
+    agreement: Agreement = row[0]
+    read = {c.key: getattr(agreement, c.key) for c in READ_COLUMNS}
+    read["entry_into_force_on"] = agreement.entry_into_force_on or agreement.signed_on
+    read.update(status=row.status, registration_status=row.registration_status)
+    read["participant_org_ids"] = row.participant_org_ids
+    return read
+
+
+async def lock(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> tuple[Agreement, dict[str, Any]] | None:
+    """Lock an agreement for a change and read it in the same statement: the row (to change)
+    and its read model as it stands (to authorize, check If-Match and announce a status change)."""
+    stmt = (
+        select(*_with_read(Agreement))
+        .where(col(Agreement.id) == agreement_id)
+        .with_for_update(of=Agreement)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt, {"today": today})).first()
+    return None if row is None else (row[0], _read_of(row))
+
+
+async def lock_with_child(
+    session: AsyncSession, model: Any, child_id: uuid.UUID, today: date, *, siblings: bool, child_too: bool
+) -> tuple[Agreement, dict[str, Any], list[Any]] | None:
+    """Lock the agreement of a child (a row of `model` with an agreement_id) and the child, in one
+    statement that reads each once: the agreement's row and read model, and the child; with
+    `siblings`, every child of that kind of the agreement (the child among them), all locked.
+    `child_too` False reads the child without locking it (only its agreement changes)."""
+    me = aliased(model)
+    children = aliased(model) if siblings else me
+    stmt = select(*_with_read(Agreement), children).join(me, me.agreement_id == col(Agreement.id))
+    if siblings:
+        stmt = stmt.join(children, children.agreement_id == col(Agreement.id))
+    stmt = (
+        stmt.where(me.id == child_id)
+        .with_for_update(of=[Agreement, children] if child_too else [Agreement])
+        .execution_options(populate_existing=True)
+    )
+    rows = (await session.execute(stmt, {"today": today})).all()
+    if not rows:
+        return None
+    return rows[0][0], _read_of(rows[0]), [r[-1] for r in rows]
+
+
+async def write(session: AsyncSession, agreement: Agreement, values: dict[str, Any], today: date) -> dict[str, Any]:
+    """Change a locked agreement's columns (at least updated_at) and read it back as changed,
+    in one statement; the row object is refreshed with what was written."""
+    stmt = (
+        update(Agreement)
+        .where(col(Agreement.id) == agreement.id)
+        .values(**values)
+        .returning(*_with_read(Agreement))
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    row = (await session.execute(stmt, {"today": today})).one()
+    return _read_of(row)
 
 
 async def participant_ids(session: AsyncSession, agreement_id: uuid.UUID) -> list[uuid.UUID]:

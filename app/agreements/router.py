@@ -157,9 +157,9 @@ async def update_agreement(
     response: Response,
 ) -> AgreementRead:
     """Change an agreement's facts (its signatory's editor or an admin; If-Match required)."""
-    row, current = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
-    require_if_match(request, current)
-    read = await service.update_agreement(session, row, current, body, principal=principal, today=today)
+    locked = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
+    require_if_match(request, locked.before)
+    read = await service.update_agreement(session, locked.row, locked.before, body, principal=principal, today=today)
     set_etag(response, read)
     return read
 
@@ -169,9 +169,9 @@ async def delete_agreement(
     principal: CurrentPrincipal, agreement_id: AgreementId, session: SessionDep, today: Today, request: Request
 ) -> None:
     """Delete a draft (anything further along is corrected, terminated or withdrawn: 409)."""
-    row, current = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
-    require_if_match(request, current)
-    await service.delete_agreement(session, row, current, principal=principal)
+    locked = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
+    require_if_match(request, locked.before)
+    await service.delete_agreement(session, locked.row, locked.before, principal=principal)
 
 
 @router.get("/{agreement_id}/history", response_model=Page[HistoryEntry])

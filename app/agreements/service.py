@@ -2,10 +2,12 @@
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from app import catalogs
 from app.agreements import access, repository
@@ -19,7 +21,7 @@ from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
-from app.models import Agreement, AgreementParticipant, OrganizationKind
+from app.models import Agreement, AgreementParticipant, LogEntry, OrganizationKind
 from app.models.agreements import AgreementStatus
 from app.registrations import repository as registration_repository
 from app.webhooks import events
@@ -28,14 +30,6 @@ RESOURCE = "agreement"
 SIGNATORY_KINDS = (OrganizationKind.municipality, OrganizationKind.state, OrganizationKind.federal_body)
 # Fields the public never sees in history (they hold legal advice).
 PRIVATE_FIELDS = frozenset({"observations", "review_note", "decision_note"})
-# Children that only the agreement's own people read until reviewed (API.md: unverified
-# measurements, evidence not accepted): to anyone else their history shows the write, not what
-# it holds, until the status that makes them public.
-PUBLIC_ONCE: dict[str, frozenset[str]] = {
-    "measurement": frozenset({"verified"}),
-    "evidence": frozenset({"accepted"}),
-    "activity": frozenset({"confirmed", "held"}),
-}
 
 
 def document_of(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -143,7 +137,7 @@ async def _log(
     principal: Principal | None,
     action: log_service.Action,
 ) -> None:
-    await log_service.append(
+    await log_and_announce(
         session,
         actor_org_id=None if principal is None else principal.org_id,
         action=action,
@@ -166,12 +160,7 @@ async def get_visible(
 ) -> AgreementRead:
     """The agreement if the caller may see it; 404 alike for missing and hidden."""
     read = await read_agreement(session, agreement_id, today=today)
-    if not access.can_see(
-        principal,
-        signatory_org_id=read.signatory_org_id,
-        public=read.signed_on is not None,
-        participant_org_ids=read.participant_org_ids,
-    ):
+    if not _may_see(principal, read):
         raise AgreementNotFound
     return read
 
@@ -229,27 +218,40 @@ async def visible_child(
     return child, await agreement_of(session, child.agreement_id, principal=principal, today=today, not_found=not_found)
 
 
-async def locked_child(
-    session: AsyncSession,
-    get: ChildGetter[ChildT],
-    child_id: uuid.UUID,
-    *,
-    principal: Principal,
-    today: date,
-    not_found: NotFound,
-    may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
-    refusal: Text = Text("agreements.change_child_forbidden"),
-) -> tuple[ChildT, Agreement, AgreementRead]:
-    """The child locked for change, its agreement locked too (its derived state follows), and the
-    agreement as read before the change (to announce a status the change moves)."""
-    child, _ = await visible_child(session, get, child_id, principal=principal, today=today, not_found=not_found)
-    agreement, before = await lock_for_change(
-        session, child.agreement_id, principal=principal, today=today, may=may, refusal=refusal
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """An agreement locked for a write in this transaction: the row, and its read model as it
+    stood before the write (to check If-Match and to announce a status the write moves)."""
+
+    row: Agreement
+    before: AgreementRead
+
+
+def _may_see(principal: Principal | None, read: AgreementRead) -> bool:
+    return access.can_see(
+        principal,
+        signatory_org_id=read.signatory_org_id,
+        public=read.signed_on is not None,
+        participant_org_ids=read.participant_org_ids,
     )
-    locked = await get(session, child_id, for_update=True)
-    if locked is None:
+
+
+def _checked(
+    found: tuple[Agreement, dict[str, Any]] | None,
+    principal: Principal,
+    may: Callable[[Principal, uuid.UUID], bool] | None,
+    refusal: Text,
+    not_found: NotFound,
+) -> Locked:
+    if found is None:
         raise not_found
-    return locked, agreement, before
+    row, read = found
+    before = AgreementRead.model_validate(read)
+    if not _may_see(principal, before):
+        raise not_found
+    if may is not None and not may(principal, row.signatory_org_id):
+        raise Forbidden(refusal)
+    return Locked(row, before)
 
 
 async def lock_for_change(
@@ -258,21 +260,48 @@ async def lock_for_change(
     *,
     principal: Principal,
     today: date,
-    may: Callable[[Principal, uuid.UUID], bool] = access.can_edit,
+    may: Callable[[Principal, uuid.UUID], bool] | None = access.can_edit,
     refusal: Text = Text("agreements.change_forbidden"),
-) -> tuple[Agreement, AgreementRead]:
-    """Lock the row, then check the caller may see (404) and change (403) it.
+    not_found: NotFound | None = None,
+) -> Locked:
+    """Lock the agreement (one statement, which also reads it), then check the caller may see
+    (404) and change (403) it; with `may` None the caller judges the second.
 
     Writes to an agreement's children lock it too: its derived state (legal stage, registration
     state, updated_at) is recomputed from them in the same transaction.
     """
-    agreement = await repository.get_row(session, agreement_id, for_update=True)
-    if agreement is None:
-        raise AgreementNotFound
-    read = await get_visible(session, agreement_id, principal=principal, today=today)
-    if not may(principal, agreement.signatory_org_id):
-        raise Forbidden(refusal)
-    return agreement, read
+    found = await repository.lock(session, agreement_id, today)
+    return _checked(found, principal, may, refusal, not_found or AgreementNotFound())
+
+
+async def lock_child(
+    session: AsyncSession,
+    model: type[ChildT],
+    child_id: uuid.UUID,
+    *,
+    principal: Principal,
+    today: date,
+    not_found: NotFound,
+    may: Callable[[Principal, uuid.UUID], bool] | None = access.can_edit,
+    refusal: Text = Text("agreements.change_child_forbidden"),
+    siblings: bool = False,
+    child_too: bool = True,
+) -> tuple[ChildT, Locked, list[ChildT]]:
+    """A child of an agreement locked for change with its agreement, in one statement that reads
+    each row once; then 404 (alike for a missing child and one whose agreement the caller may
+    not see) and, given `may`, 403.
+
+    Kinds whose agreement derives a state from all of them (reviews, registrations) ask for
+    their `siblings`: all the agreement's children of the kind, locked and returned, the child
+    among them, so the derived state is computed without reading any again. `child_too` False
+    locks only the agreement (a measurement locks its target's agreement, not the target)."""
+    found = await repository.lock_with_child(session, model, child_id, today, siblings=siblings, child_too=child_too)
+    if found is None:
+        raise not_found
+    row, read, family = found
+    locked = _checked((row, read), principal, may, refusal, not_found)
+    child = next(c for c in family if getattr(c, "id", None) == child_id)
+    return child, locked, family
 
 
 async def _check_signature_against_registrations(
@@ -324,14 +353,15 @@ async def update_agreement(
         and await repository.external_ref_taken(session, agreement.signatory_org_id, ref, other_than=agreement.id)
     ):
         raise DuplicateExternalRef(Text("agreements.duplicate_external_ref", ref=repr(ref)))
-    for field, value in _stored(changes).items():
-        setattr(agreement, field, value)
-    agreement.updated_at = datetime.now(UTC)
-    await repository.add(session, agreement)
     if "participant_org_ids" in changes:
         await repository.replace_participants(session, agreement.id, participants)
+    # One statement writes the change and reads the agreement back as it now reads.
+    after = AgreementRead.model_validate(
+        await repository.write(session, agreement, {**_stored(changes), "updated_at": datetime.now(UTC)}, today)
+    )
     await _log(session, agreement, participants, principal, log_service.Action.update)
-    return await announce_status(session, agreement.id, current.status, today=today)
+    await announce_status(session, agreement.id, current.status, after.status)
+    return after
 
 
 async def delete_agreement(
@@ -345,59 +375,84 @@ async def delete_agreement(
     await _log(session, agreement, [], principal, log_service.Action.delete)
 
 
-async def record_child_write(
+async def write_child(
     session: AsyncSession,
-    agreement: Agreement,
-    child: Any,
+    locked: Locked,
     *,
     resource_type: str,
+    resource_id: uuid.UUID,
     action: log_service.Action,
     principal: Principal,
-    before: AgreementRead,
     today: date,
-) -> None:
-    """What every write to a review or registration ends with, in its transaction: the agreement
-    is touched, the write logged, and a status the write moved announced."""
-    await touch(session, agreement)
-    await log_service.append(
+    resource: SQLModel | None = None,
+    document: dict[str, Any] | None = None,
+    derived: dict[str, Any] | None = None,
+) -> AgreementRead:
+    """What every write to a child of an agreement ends with, in its transaction, once the
+    child is changed and flushed: the agreement touched (with the state it derives from its
+    children, `derived`), the write logged, its event and a status it moved announced.
+    `resource` (the child's row) or `document` is what the log records; neither for a deletion.
+    Returns the agreement as it now reads."""
+    after = AgreementRead.model_validate(
+        await repository.write(session, locked.row, {"updated_at": datetime.now(UTC), **(derived or {})}, today)
+    )
+    if resource is not None:
+        document = resource_document(resource)
+    await log_and_announce(
         session,
         actor_org_id=principal.org_id,
         action=action,
         resource_type=resource_type,
-        resource_id=child.id,
-        resource=child,
-        agreement_id=agreement.id,
+        resource_id=resource_id,
+        document=document,
+        agreement_id=locked.row.id,
     )
-    await announce_status(session, agreement.id, before.status, today=today)
-
-
-async def announce_status(
-    session: AsyncSession, agreement_id: uuid.UUID, before: AgreementStatus, *, today: date
-) -> AgreementRead:
-    """Read the agreement after a write; if its status moved, emit agreement.status_changed."""
-    after = await read_agreement(session, agreement_id, today=today)
-    if after.status is not before:
-        await events.emit(
-            session,
-            "agreement.status_changed",
-            {"id": agreement_id, "agreement_id": agreement_id, "from": before.value, "to": after.status.value},
-            agreement_id=agreement_id,
-        )
+    await announce_status(session, locked.row.id, locked.before.status, after.status)
     return after
 
 
-async def touch_by_id(session: AsyncSession, agreement_id: uuid.UUID) -> None:
-    """Progress changed under the agreement (targets, measurements, evidence): incremental sync
-    with updated_since must see it."""
-    row = await repository.get_row(session, agreement_id)
-    if row is not None:
-        await touch(session, row)
+async def log_and_announce(
+    session: AsyncSession,
+    *,
+    actor_org_id: uuid.UUID | None,
+    action: log_service.Action,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    document: dict[str, Any] | None,
+    agreement_id: uuid.UUID,
+) -> LogEntry:
+    """Log a write to an agreement or its child, and put the webhook event it stands for into the
+    outbox of the same transaction. The writer announces, not the log: the log knows no event."""
+    entry = await log_service.append(
+        session,
+        actor_org_id=actor_org_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        document=document,
+        agreement_id=agreement_id,
+    )
+    found = events.event_for_log(resource_type, action.value, document)
+    if found is not None:
+        event_type, audience = found
+        data: dict[str, Any] = {"id": str(resource_id), "agreement_id": str(agreement_id), "log_index": entry.index}
+        if document is not None and "status" in document:
+            data["status"] = document["status"]
+        await events.emit(session, event_type, data, agreement_id=agreement_id, audience=audience)
+    return entry
 
 
-async def touch(session: AsyncSession, agreement: Agreement) -> None:
-    """A child changed (a review, a registration): the agreement's representation did too."""
-    agreement.updated_at = datetime.now(UTC)
-    await repository.add(session, agreement)
+async def announce_status(
+    session: AsyncSession, agreement_id: uuid.UUID, before: AgreementStatus, after: AgreementStatus
+) -> None:
+    """If a write moved the agreement's status, emit agreement.status_changed."""
+    if after is not before:
+        await events.emit(
+            session,
+            "agreement.status_changed",
+            {"id": agreement_id, "agreement_id": agreement_id, "from": before.value, "to": after.value},
+            agreement_id=agreement_id,
+        )
 
 
 async def list_agreements(
@@ -436,8 +491,8 @@ def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
 
 
 def _shown(document: Any, resource_type: str, *, insider: bool) -> Any:
-    public = PUBLIC_ONCE.get(resource_type)
-    if insider or public is None or not isinstance(document, dict) or document.get("status") in public:
+    # A child not yet public shows, to those who may not read it yet, the write but not what it holds.
+    if insider or not isinstance(document, dict) or access.is_public(resource_type, document.get("status")):
         return document
     return None
 

@@ -206,7 +206,8 @@ async def _load_agreement(
     existing = await agreement_repository.id_by_external_ref(session, signatory.id, _ref(number))
     if existing is not None:
         report.agreements_existing += 1
-        row, current = await agreement_service.lock_for_change(session, existing, principal=_ADMIN, today=today)
+        locked = await agreement_service.lock_for_change(session, existing, principal=_ADMIN, today=today)
+        row, current = locked.row, locked.before
         if current.summary != summary:
             await agreement_service.update_agreement(
                 session, row, current, AgreementUpdate(summary=summary), principal=_ADMIN, today=today

@@ -21,6 +21,8 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,35 +98,26 @@ class StoryPlan:
     number: int  # the pair's row in sister_cities_mx.csv (its external_ref demo-sister-cities-NNN)
     months_in_force: int
     participants: tuple[str, ...]
-    legal: str  # complete | no_dictamen | pending
-    registration: str  # registered_sre | registered_state | submitted | pending
+    # complete: internal, council and SRE reviews favourable before signing; no_dictamen: no SRE
+    # dictamen at all; pending: no council approval, and the dictamen asked for after signing.
+    legal: Literal["complete", "no_dictamen", "pending"]
+    # pending: signed and never submitted.
+    registration: Literal["registered_sre", "registered_state", "submitted", "pending"]
     targets: tuple[TargetPlan, ...]
     signed_text: bool = True
 
 
-def _companies(t: tuple[float, float, float], v: tuple[float | None, ...], **kw: object) -> TargetPlan:
-    return TargetPlan(Indicator.companies_served, f"Empresas atendidas {LABEL}", t, v, **kw)  # type: ignore[arg-type]
+# One constructor per indicator: TargetPlan with the indicator and its Spanish title filled in.
+_companies = partial(TargetPlan, Indicator.companies_served, f"Empresas atendidas {LABEL}")
+_exchanges = partial(TargetPlan, Indicator.technical_exchanges, f"Intercambios técnicos {LABEL}")
+_trainings = partial(TargetPlan, Indicator.certified_trainings, f"Capacitaciones certificadas {LABEL}")
+_pilots = partial(TargetPlan, Indicator.technology_pilots, f"Pilotos tecnológicos {LABEL}")
+_jobs = partial(TargetPlan, Indicator.jobs_created, f"Empleos creados {LABEL}")
 
 
-def _investment(unit: str, t: tuple[float, float, float], v: tuple[float | None, ...], **kw: object) -> TargetPlan:
+def _investment(unit: str, targets: tuple[float, float, float], values: tuple[float | None, ...]) -> TargetPlan:
     title = f"Cartera de inversión en {unit} {LABEL}"
-    return TargetPlan(Indicator.investment_pipeline, title, t, v, unit=unit, **kw)  # type: ignore[arg-type]
-
-
-def _exchanges(t: tuple[float, float, float], v: tuple[float | None, ...], **kw: object) -> TargetPlan:
-    return TargetPlan(Indicator.technical_exchanges, f"Intercambios técnicos {LABEL}", t, v, **kw)  # type: ignore[arg-type]
-
-
-def _trainings(t: tuple[float, float, float], v: tuple[float | None, ...], **kw: object) -> TargetPlan:
-    return TargetPlan(Indicator.certified_trainings, f"Capacitaciones certificadas {LABEL}", t, v, **kw)  # type: ignore[arg-type]
-
-
-def _pilots(t: tuple[float, float, float], v: tuple[float | None, ...], **kw: object) -> TargetPlan:
-    return TargetPlan(Indicator.technology_pilots, f"Pilotos tecnológicos {LABEL}", t, v, **kw)  # type: ignore[arg-type]
-
-
-def _jobs(t: tuple[float, float, float], v: tuple[float | None, ...], **kw: object) -> TargetPlan:
-    return TargetPlan(Indicator.jobs_created, f"Empleos creados {LABEL}", t, v, **kw)  # type: ignore[arg-type]
+    return TargetPlan(Indicator.investment_pipeline, title, targets, values, unit=unit)
 
 
 def _services(v: tuple[float | None, ...]) -> TargetPlan:
@@ -307,9 +300,11 @@ class Story:
             max_bytes=MAX_DEMO_PDF,
         )
         if decision is not None:
-            note = "Documento revisado " + LABEL
-            if decision is EvidenceDecision.rejected:
-                note = f"El documento no corresponde al periodo reportado {LABEL}."
+            note = (
+                f"El documento no corresponde al periodo reportado {LABEL}."
+                if decision is EvidenceDecision.rejected
+                else f"Documento revisado {LABEL}"
+            )
             await evidence_service.review_evidence(
                 self.session,
                 document.id,
@@ -320,10 +315,10 @@ class Story:
         return document.id
 
 
-def _checks(ok: bool) -> ReviewChecks:
-    return ReviewChecks(
-        foreign_party_is_governmental=True, within_competence=True, is_not_a_treaty=True, dispute_clause_compliant=ok
-    )
+# What a favourable review found (LSCT arts. 2 and 8).
+CHECKED = ReviewChecks(
+    foreign_party_is_governmental=True, within_competence=True, is_not_a_treaty=True, dispute_clause_compliant=True
+)
 
 
 async def _legal(story: Story, plan: StoryPlan) -> None:
@@ -375,7 +370,7 @@ async def _legal(story: Story, plan: StoryPlan) -> None:
                 reference=reference,
                 reviewer=f"Área jurídica municipal {LABEL}",
                 observations=f"Observaciones de ejemplo {LABEL}",
-                checks=_checks(True) if decided is not None else ReviewChecks(),
+                checks=CHECKED if decided is not None else ReviewChecks(),
                 document_id=document_id,
             ),
             principal=story.reviewer,
@@ -570,7 +565,8 @@ async def tell(
 ) -> None:
     """Write one agreement's story: work programme in force, legal path, targets and progress."""
     editor = await principal_for(session, signatory, Role.editor)
-    row, current = await agreement_service.lock_for_change(session, agreement_id, principal=editor, today=today)
+    locked = await agreement_service.lock_for_change(session, agreement_id, principal=editor, today=today)
+    row, current = locked.row, locked.before
     assert current.signed_on is not None, plan.number
     in_force_on = max(current.signed_on, entry_into_force(today, plan.months_in_force))
     await agreement_service.update_agreement(

@@ -192,16 +192,18 @@ async def upload_evidence(
         storage_key=stored.key,
         uploaded_by_org_id=principal.org_id,
     )
+    # The agreement is locked only now, with the bytes stored: never while a client sends them.
+    locked = await agreement_service.lock_for_change(session, agreement.id, principal=principal, today=today, may=None)
     await repository.add(session, document)
-    await agreement_service.touch_by_id(session, agreement.id)
-    await log_service.append(
+    await agreement_service.write_child(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.create,
+        locked,
         resource_type=RESOURCE,
         resource_id=document.id,
         resource=document,
-        agreement_id=agreement.id,
+        action=log_service.Action.create,
+        principal=principal,
+        today=today,
     )
     return document
 
@@ -224,7 +226,7 @@ async def provenance(session: AsyncSession, document: EvidenceDocument, *, proof
 def may_read(document: EvidenceDocument, agreement: AgreementRead, principal: Principal | None) -> bool:
     if access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         return True
-    return document.status == EvidenceStatus.accepted.value
+    return access.is_public(RESOURCE, document.status)
 
 
 async def visible_evidence(
@@ -248,31 +250,47 @@ async def visible_evidence(
 async def review_evidence(
     session: AsyncSession, evidence_id: uuid.UUID, data: EvidenceReview, *, principal: Principal, today: date
 ) -> tuple[EvidenceDocument, AgreementRead]:
-    _, agreement = await visible_evidence(session, evidence_id, principal=principal, today=today)
-    if not access.can_edit(principal, agreement.signatory_org_id):
+    locked_document, locked = await _lock(session, evidence_id, principal=principal, today=today)
+    if not access.can_edit(principal, locked.before.signatory_org_id):
         raise Forbidden(Text("evidence.review_forbidden"))
-    locked = await repository.get(session, evidence_id, for_update=True)
-    assert locked is not None
-    if locked.status != EvidenceStatus.submitted.value:
-        raise AlreadyReviewed(Text("evidence.already_reviewed", status=locked.status))
-    locked.status = (
+    if locked_document.status != EvidenceStatus.submitted.value:
+        raise AlreadyReviewed(Text("evidence.already_reviewed", status=locked_document.status))
+    locked_document.status = (
         EvidenceStatus.accepted.value if data.decision is EvidenceDecision.accepted else EvidenceStatus.rejected.value
     )
-    locked.review_note = data.note
-    locked.reviewed_at = datetime.now(UTC)
-    locked.reviewed_by_org_id = principal.org_id
-    await repository.add(session, locked)
-    await agreement_service.touch_by_id(session, agreement.id)
-    await log_service.append(
+    locked_document.review_note = data.note
+    locked_document.reviewed_at = datetime.now(UTC)
+    locked_document.reviewed_by_org_id = principal.org_id
+    await repository.add(session, locked_document)
+    agreement = await agreement_service.write_child(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.update,
+        locked,
         resource_type=RESOURCE,
-        resource_id=locked.id,
-        resource=locked,
-        agreement_id=agreement.id,
+        resource_id=locked_document.id,
+        resource=locked_document,
+        action=log_service.Action.update,
+        principal=principal,
+        today=today,
     )
-    return locked, agreement
+    return locked_document, agreement
+
+
+async def _lock(
+    session: AsyncSession, evidence_id: uuid.UUID, *, principal: Principal, today: date
+) -> tuple[EvidenceDocument, agreement_service.Locked]:
+    """The document locked for review, its agreement too; 404 alike for missing, hidden and unaccepted."""
+    document, locked, _ = await agreement_service.lock_child(
+        session,
+        EvidenceDocument,
+        evidence_id,
+        principal=principal,
+        today=today,
+        not_found=EvidenceNotFound(),
+        may=None,
+    )
+    if not may_read(document, locked.before, principal):
+        raise EvidenceNotFound
+    return document, locked
 
 
 async def list_evidence(

@@ -6,9 +6,9 @@ import json
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 
+from app.canonical import canonical_json
 from app.errors import PreconditionFailed, PreconditionRequired
 from app.i18n import Text
-from app.log.hashing import canonical_json
 
 
 class NotModified(Exception):

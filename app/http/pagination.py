@@ -16,9 +16,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import Function
 
+from app.canonical import jsonable
 from app.errors import field_error
 from app.i18n import Text
-from app.log.hashing import jsonable
 
 T = TypeVar("T")
 

@@ -108,8 +108,8 @@ async def update_legal_review(
     response: Response,
 ) -> LegalReviewRead:
     """Change a legal review, e.g. record its decision (If-Match required)."""
-    review, agreement, before = await service.lock_review(session, review_id, principal=principal, today=today)
+    review, locked, siblings = await service.lock_review(session, review_id, principal=principal, today=today)
     require_if_match(request, service.to_read(review, private=True))
-    read = await service.update_review(session, review, agreement, before, body, principal=principal, today=today)
+    read = await service.update_review(session, review, locked, siblings, body, principal=principal, today=today)
     set_etag(response, read)
     return read

@@ -19,7 +19,7 @@ from app.legal_reviews import repository
 from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
 from app.log import registry as log_registry
 from app.log import service as log_service
-from app.models import Agreement, LegalReview
+from app.models import LegalReview
 from app.models.agreements import LegalStage, ReviewKind, ReviewOutcome
 
 RESOURCE = "legal_review"
@@ -71,32 +71,33 @@ def to_read(review: LegalReview, *, private: bool) -> LegalReviewRead:
     return read if private else read.model_copy(update={"observations": None})
 
 
-async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> None:
-    agreement.legal_stage = legal_stage(await repository.all_for(session, agreement.id)).value
+def _derived(reviews: Sequence[LegalReview]) -> dict[str, Any]:
+    """What the agreement takes from its reviews (written with its touch)."""
+    return {"legal_stage": legal_stage(reviews).value}
 
 
 async def create_review(
     session: AsyncSession, agreement_id: uuid.UUID, data: LegalReviewCreate, *, principal: Principal, today: date
 ) -> LegalReviewRead:
-    agreement, before = await agreement_service.lock_for_change(
+    locked = await agreement_service.lock_for_change(
         session, agreement_id, principal=principal, today=today, may=access.can_review, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
-    await _check(session, facts, today, agreement_id=agreement.id)
+    await _check(session, facts, today, agreement_id=locked.row.id)
     facts["checks"] = data.checks.model_dump()
     facts["kind"], facts["outcome"] = data.kind.value, data.outcome.value
-    review = LegalReview(agreement_id=agreement.id, **facts)
+    review = LegalReview(agreement_id=locked.row.id, **facts)
     await repository.add(session, review)
-    await _refresh_agreement(session, agreement)
-    await agreement_service.record_child_write(
+    await agreement_service.write_child(
         session,
-        agreement,
-        review,
+        locked,
         resource_type=RESOURCE,
+        resource_id=review.id,
+        resource=review,
         action=log_service.Action.create,
         principal=principal,
-        before=before,
         today=today,
+        derived=_derived(await repository.all_for(session, locked.row.id)),
     )
     return to_read(review, private=True)
 
@@ -111,24 +112,26 @@ async def visible_review(
 
 async def lock_review(
     session: AsyncSession, review_id: uuid.UUID, *, principal: Principal, today: date
-) -> tuple[LegalReview, Agreement, AgreementRead]:
-    return await agreement_service.locked_child(
+) -> tuple[LegalReview, agreement_service.Locked, list[LegalReview]]:
+    """The review locked for change, with its agreement and all the agreement's reviews."""
+    return await agreement_service.lock_child(
         session,
-        repository.get,
+        LegalReview,
         review_id,
         principal=principal,
         today=today,
         not_found=LegalReviewNotFound(),
         may=access.can_review,
         refusal=REFUSAL,
+        siblings=True,
     )
 
 
 async def update_review(
     session: AsyncSession,
     review: LegalReview,
-    agreement: Agreement,
-    before: AgreementRead,
+    locked: agreement_service.Locked,
+    siblings: list[LegalReview],
     data: LegalReviewUpdate,
     *,
     principal: Principal,
@@ -136,21 +139,21 @@ async def update_review(
 ) -> LegalReviewRead:
     changes = changes_of(data, not_null=("kind", "requested_on", "outcome", "checks"))
     facts = {k: getattr(review, k) for k in LegalReviewUpdate.model_fields} | changes
-    await _check(session, facts, today, agreement_id=agreement.id)
+    await _check(session, facts, today, agreement_id=locked.row.id)
     for field, value in changes.items():
         setattr(review, field, value.value if hasattr(value, "value") else value)
     review.updated_at = datetime.now(UTC)
     await repository.add(session, review)
-    await _refresh_agreement(session, agreement)
-    await agreement_service.record_child_write(
+    await agreement_service.write_child(
         session,
-        agreement,
-        review,
+        locked,
         resource_type=RESOURCE,
+        resource_id=review.id,
+        resource=review,
         action=log_service.Action.update,
         principal=principal,
-        before=before,
         today=today,
+        derived=_derived(siblings),
     )
     return to_read(review, private=True)
 

@@ -1,52 +1,14 @@
 """Canonical JSON (RFC 8785) of resources and log leaves, and RFC 9162 leaf hashing."""
 
 import hashlib
-import uuid
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
-import rfc8785
 from sqlmodel import SQLModel
 
-
-def rfc3339(moment: datetime) -> str:
-    """One fixed spelling of a UTC instant, with microseconds, so the hashed string is stable."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are never hashed")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values for the canonicalizer, spelled the same way whatever read them."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Enum):
-        return jsonable(value.value)
-    if isinstance(value, float):
-        return value
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Decimal):
-        # One spelling per number: the 3.0 a service writes and the 3.0000 its NUMERIC(20, 4)
-        # column reads back must hash alike, or `pacta log verify` reports untouched rows.
-        return "0" if value.is_zero() else format(value.normalize(), "f")
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    raise TypeError(f"cannot hash a {type(value).__name__}")
-
-
-def canonical_json(value: Any) -> bytes:
-    return rfc8785.dumps(jsonable(value))
+# Re-exported: the log's hashes are the canonical JSON of app.canonical.
+from app.canonical import canonical_json as canonical_json
+from app.canonical import jsonable as jsonable
+from app.canonical import rfc3339 as rfc3339
 
 
 def resource_document(row: SQLModel) -> dict[str, Any]:

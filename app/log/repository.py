@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -22,14 +22,29 @@ async def reserve_index(session: AsyncSession) -> int:
 
 
 async def add_entry(session: AsyncSession, entry: LogEntry, detail: LogDetail, nodes: dict[Node, bytes]) -> None:
-    session.add(entry)
-    await session.flush()
-    session.add(detail)
+    """Store the leaf, its detail and the subtrees it completes, in one statement."""
+    entries = LogEntry.__table__  # type: ignore[attr-defined]
+    details = LogDetail.__table__  # type: ignore[attr-defined]
+    added = (
+        insert(entries)
+        .values({c.key: getattr(entry, c.key) for c in entries.columns})
+        .returning(entries.c.index)
+        .cte("added")
+    )
+    stmt = insert(details).from_select(
+        ["index", "agreement_id", "document"],
+        select(
+            added.c.index,
+            literal(detail.agreement_id, details.c.agreement_id.type),
+            literal(detail.document, details.c.document.type),
+        ),
+    )
     if nodes:
-        await session.execute(
-            insert(LogNode), [{"level": level, "index": index, "hash": h} for (level, index), h in nodes.items()]
+        stored = insert(LogNode.__table__).values(  # type: ignore[attr-defined]
+            [{"level": level, "index": index, "hash": h} for (level, index), h in nodes.items()]
         )
-    await session.flush()
+        stmt = stmt.add_cte(stored.cte("nodes"))
+    await session.execute(stmt)
 
 
 async def size(session: AsyncSession) -> int:

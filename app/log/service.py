@@ -26,7 +26,6 @@ from app.log.merkle import Node, completed_by
 from app.log.schemas import Checkpoint, ConsistencyProof, Entries, Entry, InclusionProof
 from app.log.signing import LogSigner
 from app.models import LogDetail, LogEntry
-from app.webhooks import events
 
 
 class Action(StrEnum):
@@ -64,7 +63,8 @@ async def append(
 
     The resource after the change is given as its row (`resource`) or, where it spans tables,
     as a ready `document`; neither for a deletion. `agreement_id` files the entry under an
-    agreement's history (its own and its children's).
+    agreement's history (its own and its children's). The writer, not the log, decides which
+    webhook event (if any) the write stands for.
     """
     registry.ensure_registered(resource_type)
     if resource is not None:
@@ -91,21 +91,7 @@ async def append(
         LogDetail(index=index, agreement_id=agreement_id, document=document),
         await _completed(session, entry),
     )
-    if agreement_id is not None:
-        await _notify(session, entry, document, agreement_id)
     return entry
-
-
-async def _notify(session: AsyncSession, entry: LogEntry, document: Any, agreement_id: uuid.UUID) -> None:
-    """The webhook event a logged write stands for, into the outbox of the same transaction."""
-    found = events.event_for_log(entry.resource_type, entry.action, document if isinstance(document, dict) else None)
-    if found is None:
-        return
-    event_type, audience = found
-    data: dict[str, Any] = {"id": entry.resource_id, "agreement_id": str(agreement_id), "log_index": entry.index}
-    if isinstance(document, dict) and "status" in document:
-        data["status"] = document["status"]
-    await events.emit(session, event_type, data, agreement_id=agreement_id, audience=audience)
 
 
 async def _completed(session: AsyncSession, entry: LogEntry) -> dict[Node, bytes]:

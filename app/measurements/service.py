@@ -21,7 +21,7 @@ from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.measurements import repository
 from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification, VerificationDecision
-from app.models import Measurement, MeasurementEvidence
+from app.models import Measurement, MeasurementEvidence, Target
 from app.models.results import EvidenceStatus, Measure, MeasurementStatus
 from app.targets import service as target_service
 
@@ -59,7 +59,18 @@ def to_read(measurement: Measurement, evidence_ids: Sequence[uuid.UUID], *, insi
 async def report_measurement(
     session: AsyncSession, target_id: uuid.UUID, data: MeasurementCreate, *, principal: Principal, today: date
 ) -> MeasurementRead:
-    target, agreement = await target_service.visible_target(session, target_id, principal=principal, today=today)
+    # The target is read, not locked: a measurement changes its agreement, not its target.
+    target, locked, _ = await agreement_service.lock_child(
+        session,
+        Target,
+        target_id,
+        principal=principal,
+        today=today,
+        not_found=target_service.TargetNotFound(),
+        may=None,
+        child_too=False,
+    )
+    agreement = locked.before
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         raise Forbidden(Text("measurements.report_forbidden"))
     issues: list[FieldIssue] = []
@@ -88,15 +99,15 @@ async def report_measurement(
         reported_by_org_id=principal.org_id,
     )
     await repository.add(session, measurement, evidence)
-    await agreement_service.touch_by_id(session, agreement.id)
-    await log_service.append(
+    await agreement_service.write_child(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.create,
+        locked,
         resource_type=RESOURCE,
         resource_id=measurement.id,
         document=document_of(measurement, evidence),
-        agreement_id=agreement.id,
+        action=log_service.Action.create,
+        principal=principal,
+        today=today,
     )
     return to_read(measurement, sorted(evidence))
 
@@ -118,7 +129,7 @@ async def visible_measurement(
     except NotFound as exc:
         raise MeasurementNotFound from exc
     insider = _insider(principal, agreement)
-    if measurement.status != MeasurementStatus.verified.value and not insider:
+    if not access.is_public(RESOURCE, measurement.status) and not insider:
         raise MeasurementNotFound
     evidence = await repository.evidence_ids(session, [measurement.id])
     return to_read(measurement, evidence[measurement.id], insider=insider), agreement
@@ -127,12 +138,20 @@ async def visible_measurement(
 async def decide(
     session: AsyncSession, measurement_id: uuid.UUID, data: Verification, *, principal: Principal, today: date
 ) -> MeasurementRead:
-    _, agreement = await visible_measurement(session, measurement_id, principal=principal, today=today)
+    measurement, locked, _ = await agreement_service.lock_child(
+        session,
+        Measurement,
+        measurement_id,
+        principal=principal,
+        today=today,
+        not_found=MeasurementNotFound(),
+        may=None,
+    )
+    agreement = locked.before
+    if not access.is_public(RESOURCE, measurement.status) and not _insider(principal, agreement):
+        raise MeasurementNotFound
     if not access.can_edit(principal, agreement.signatory_org_id):
         raise Forbidden(Text("measurements.verify_forbidden"))
-    measurement = await repository.get(session, measurement_id, for_update=True)
-    if measurement is None:
-        raise MeasurementNotFound
     if measurement.status != MeasurementStatus.reported.value:
         raise AlreadyDecided(Text("measurements.already_decided", status=measurement.status))
     cited = await repository.cited_evidence(session, measurement.id)
@@ -147,16 +166,16 @@ async def decide(
     measurement.decision_note = data.note
     measurement.updated_at = now
     await repository.add(session, measurement)
-    await agreement_service.touch_by_id(session, agreement.id)
     evidence = sorted(d.id for d in cited)
-    await log_service.append(
+    await agreement_service.write_child(
         session,
-        actor_org_id=principal.org_id,
-        action=log_service.Action.update,
+        locked,
         resource_type=RESOURCE,
         resource_id=measurement.id,
         document=document_of(measurement, evidence),
-        agreement_id=agreement.id,
+        action=log_service.Action.update,
+        principal=principal,
+        today=today,
     )
     return to_read(measurement, evidence)
 

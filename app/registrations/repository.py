@@ -25,8 +25,10 @@ async def list_page(session: AsyncSession, agreement_id: uuid.UUID, params: Page
     return list((await session.execute(apply_keyset(stmt, BY_CREATED, params))).scalars())
 
 
-async def all_for(session: AsyncSession, agreement_id: uuid.UUID) -> list[Registration]:
+async def all_for(session: AsyncSession, agreement_id: uuid.UUID, *, for_update: bool = False) -> list[Registration]:
     stmt = select(Registration).where(col(Registration.agreement_id) == agreement_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list((await session.execute(stmt)).scalars())
 
 

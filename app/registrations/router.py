@@ -108,12 +108,12 @@ async def update_registration(
     response: Response,
 ) -> RegistrationRead:
     """Change a registration, e.g. record the registry number (If-Match required)."""
-    registration, agreement, before = await service.lock_registration(
+    registration, locked, siblings = await service.lock_registration(
         session, registration_id, principal=principal, today=today
     )
     require_if_match(request, service.to_read(registration, private=True))
     read = await service.update_registration(
-        session, registration, agreement, before, body, principal=principal, today=today
+        session, registration, locked, siblings, body, principal=principal, today=today
     )
     set_etag(response, read)
     return read

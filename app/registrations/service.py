@@ -81,31 +81,32 @@ def _stored(facts: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, Registry | RegistrationState) else v) for k, v in stored.items()}
 
 
-async def _refresh_agreement(session: AsyncSession, agreement: Agreement) -> None:
-    state = registration_state(await repository.all_for(session, agreement.id))
-    agreement.registration_state = None if state is None else state.value
+def _derived(registrations: Sequence[Registration]) -> dict[str, Any]:
+    """What the agreement takes from its registrations (written with its touch)."""
+    state = registration_state(registrations)
+    return {"registration_state": None if state is None else state.value}
 
 
 async def create_registration(
     session: AsyncSession, agreement_id: uuid.UUID, data: RegistrationCreate, *, principal: Principal, today: date
 ) -> RegistrationRead:
-    agreement, before = await agreement_service.lock_for_change(
+    locked = await agreement_service.lock_for_change(
         session, agreement_id, principal=principal, today=today, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
-    await _check(session, facts, agreement, today)
-    registration = Registration(agreement_id=agreement.id, **_stored(facts))
+    await _check(session, facts, locked.row, today)
+    registration = Registration(agreement_id=locked.row.id, **_stored(facts))
     await repository.add(session, registration)
-    await _refresh_agreement(session, agreement)
-    await agreement_service.record_child_write(
+    await agreement_service.write_child(
         session,
-        agreement,
-        registration,
+        locked,
         resource_type=RESOURCE,
+        resource_id=registration.id,
+        resource=registration,
         action=log_service.Action.create,
         principal=principal,
-        before=before,
         today=today,
+        derived=_derived(await repository.all_for(session, locked.row.id)),
     )
     return to_read(registration, private=True)
 
@@ -120,23 +121,25 @@ async def visible_registration(
 
 async def lock_registration(
     session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal, today: date
-) -> tuple[Registration, Agreement, AgreementRead]:
-    return await agreement_service.locked_child(
+) -> tuple[Registration, agreement_service.Locked, list[Registration]]:
+    """The registration locked for change, with its agreement and all the agreement's registrations."""
+    return await agreement_service.lock_child(
         session,
-        repository.get,
+        Registration,
         registration_id,
         principal=principal,
         today=today,
         not_found=RegistrationNotFound(),
         refusal=REFUSAL,
+        siblings=True,
     )
 
 
 async def update_registration(
     session: AsyncSession,
     registration: Registration,
-    agreement: Agreement,
-    before: AgreementRead,
+    locked: agreement_service.Locked,
+    siblings: list[Registration],
     data: RegistrationUpdate,
     *,
     principal: Principal,
@@ -145,21 +148,21 @@ async def update_registration(
     changes = changes_of(data, not_null=("registry", "status", "submitted_on"))
     current = to_read(registration, private=True).model_dump(include=set(RegistrationUpdate.model_fields))
     facts = current | changes
-    await _check(session, facts, agreement, today)
+    await _check(session, facts, locked.row, today)
     for field, value in _stored(changes).items():
         setattr(registration, field, value)
     registration.updated_at = datetime.now(UTC)
     await repository.add(session, registration)
-    await _refresh_agreement(session, agreement)
-    await agreement_service.record_child_write(
+    await agreement_service.write_child(
         session,
-        agreement,
-        registration,
+        locked,
         resource_type=RESOURCE,
+        resource_id=registration.id,
+        resource=registration,
         action=log_service.Action.update,
         principal=principal,
-        before=before,
         today=today,
+        derived=_derived(siblings),
     )
     return to_read(registration, private=True)
 

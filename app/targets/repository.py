@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -48,8 +48,17 @@ async def verified_for(session: AsyncSession, target_ids: Sequence[uuid.UUID]) -
     return found
 
 
-async def has_measurements(session: AsyncSession, target_id: uuid.UUID) -> bool:
-    return bool((await session.execute(select(exists().where(col(Measurement.target_id) == target_id)))).scalar())
+async def progress_of(session: AsyncSession, target_id: uuid.UUID) -> tuple[list[Verified], bool]:
+    """A target's verified measurements (oldest first, as verified_for) and whether it has any
+    measurement at all, in one query."""
+    stmt = (
+        select(col(Measurement.as_of), col(Measurement.value), col(Measurement.status))
+        .where(col(Measurement.target_id) == target_id)
+        .order_by(col(Measurement.as_of), col(Measurement.created_at))
+    )
+    rows = (await session.execute(stmt)).all()
+    verified = [Verified(as_of=a, value=v) for a, v, status in rows if status == MeasurementStatus.verified.value]
+    return verified, bool(rows)
 
 
 async def add(session: AsyncSession, target: Target) -> None:

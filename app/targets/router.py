@@ -104,9 +104,9 @@ async def update_target(
     response: Response,
 ) -> TargetRead:
     """Change a target (If-Match required)."""
-    target, current = await service.lock_target(session, target_id, principal=principal, today=today)
-    require_if_match(request, current)
-    read = await service.update_target(session, target, current, body, principal=principal, today=today)
+    locked = await service.lock_target(session, target_id, principal=principal, today=today)
+    require_if_match(request, locked.current)
+    read = await service.update_target(session, locked, body, principal=principal, today=today)
     set_etag(response, read)
     return read
 
@@ -118,6 +118,6 @@ async def delete_target(
     principal: CurrentPrincipal, target_id: TargetId, session: SessionDep, today: Today, request: Request
 ) -> None:
     """Delete a target that has no measurements yet (If-Match required)."""
-    target, current = await service.lock_target(session, target_id, principal=principal, today=today)
-    require_if_match(request, current)
-    await service.delete_target(session, target, principal=principal)
+    locked = await service.lock_target(session, target_id, principal=principal, today=today)
+    require_if_match(request, locked.current)
+    await service.delete_target(session, locked, principal=principal, today=today)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -135,34 +136,40 @@ def to_read(target: Target, verified: Sequence[Verified], agreement: AgreementRe
     )
 
 
-async def _log(session: AsyncSession, target: Target, principal: Principal, action: log_service.Action) -> None:
-    await log_service.append(
+async def _write(
+    session: AsyncSession,
+    target: Target,
+    locked: agreement_service.Locked,
+    principal: Principal,
+    action: log_service.Action,
+    today: date,
+) -> AgreementRead:
+    return await agreement_service.write_child(
         session,
-        actor_org_id=principal.org_id,
-        action=action,
+        locked,
         resource_type=RESOURCE,
         resource_id=target.id,
         resource=None if action is log_service.Action.delete else target,
-        agreement_id=target.agreement_id,
+        action=action,
+        principal=principal,
+        today=today,
     )
 
 
 async def create_target(
     session: AsyncSession, agreement_id: uuid.UUID, data: TargetCreate, *, principal: Principal, today: date
 ) -> TargetRead:
-    agreement_row, _ = await agreement_service.lock_for_change(
+    locked = await agreement_service.lock_for_change(
         session, agreement_id, principal=principal, today=today, refusal=REFUSAL
     )
     facts = data.model_dump(mode="python")
     milestones = await _check(session, facts)
     target = Target(
-        agreement_id=agreement_row.id, indicator=data.indicator.value, title=data.title, measure=data.measure.value
+        agreement_id=locked.row.id, indicator=data.indicator.value, title=data.title, measure=data.measure.value
     )
     _apply(target, facts, milestones)
     await repository.add(session, target)
-    await agreement_service.touch(session, agreement_row)
-    await _log(session, target, principal, log_service.Action.create)
-    agreement = await agreement_service.read_agreement(session, agreement_row.id, today=today)
+    agreement = await _write(session, target, locked, principal, log_service.Action.create, today)
     return to_read(target, [], agreement, today)
 
 
@@ -184,22 +191,37 @@ async def read_target(session: AsyncSession, target: Target, agreement: Agreemen
     return to_read(target, verified[target.id], agreement, today)
 
 
+@dataclass(frozen=True, slots=True)
+class LockedTarget:
+    """A target locked for change, its agreement locked too, and the target as it now reads."""
+
+    target: Target
+    agreement: agreement_service.Locked
+    verified: list[Verified]
+    measured: bool  # whether any measurement (verified or not) was reported against it
+    current: TargetRead
+
+
 async def lock_target(
     session: AsyncSession, target_id: uuid.UUID, *, principal: Principal, today: date
-) -> tuple[Target, TargetRead]:
-    target, _ = await visible_target(session, target_id, principal=principal, today=today)
-    _, agreement = await agreement_service.lock_for_change(
-        session, target.agreement_id, principal=principal, today=today, refusal=REFUSAL
+) -> LockedTarget:
+    target, locked, _ = await agreement_service.lock_child(
+        session,
+        Target,
+        target_id,
+        principal=principal,
+        today=today,
+        not_found=TargetNotFound(),
+        refusal=REFUSAL,
     )
-    locked = await repository.get(session, target_id, for_update=True)
-    if locked is None:
-        raise TargetNotFound
-    return locked, await read_target(session, locked, agreement, today=today)
+    verified, measured = await repository.progress_of(session, target.id)
+    return LockedTarget(target, locked, verified, measured, to_read(target, verified, locked.before, today))
 
 
 async def update_target(
-    session: AsyncSession, target: Target, current: TargetRead, data: TargetUpdate, *, principal: Principal, today: date
+    session: AsyncSession, locked: LockedTarget, data: TargetUpdate, *, principal: Principal, today: date
 ) -> TargetRead:
+    target, current = locked.target, locked.current
     changes = data.model_dump(mode="python", exclude_unset=True)
     for required in ("indicator", "title", "measure", "ascending"):
         if required in changes and changes[required] is None:
@@ -219,20 +241,19 @@ async def update_target(
     _apply(target, facts, milestones)
     target.updated_at = datetime.now(UTC)
     await repository.add(session, target)
-    await agreement_service.touch_by_id(session, target.agreement_id)
-    await _log(session, target, principal, log_service.Action.update)
-    agreement = await agreement_service.read_agreement(session, target.agreement_id, today=today)
-    return await read_target(session, target, agreement, today=today)
+    agreement = await _write(session, target, locked.agreement, principal, log_service.Action.update, today)
+    # A change of the target leaves its measurements as they were.
+    return to_read(target, locked.verified, agreement, today)
 
 
-async def delete_target(session: AsyncSession, target: Target, *, principal: Principal) -> None:
-    if await repository.has_measurements(session, target.id):
+async def delete_target(session: AsyncSession, locked: LockedTarget, *, principal: Principal, today: date) -> None:
+    target = locked.target
+    if locked.measured:
         raise TargetInUse(Text("targets.has_measurements"))
     if await repository.is_referenced(session, target.id):
         raise TargetInUse(Text("targets.referenced"))
     await repository.remove(session, target)
-    await agreement_service.touch_by_id(session, target.agreement_id)
-    await _log(session, target, principal, log_service.Action.delete)
+    await _write(session, target, locked.agreement, principal, log_service.Action.delete, today)
 
 
 async def list_targets(
