@@ -322,11 +322,39 @@ def ensure_demo_admin_key(data_dir: Path) -> str:
     return secret
 
 
+def prepare_metrics_dir() -> Path:
+    """A clean folder for prometheus-client's multiprocess mode, shared by every server process.
+
+    Set before anything imports prometheus-client (it chooses its storage on import) and
+    inherited by uvicorn's workers, so a scrape of any one worker sums the requests of all. A
+    folder named by PROMETHEUS_MULTIPROC_DIR is used and emptied (samples of an earlier run would
+    count twice); otherwise a new one is made and removed on exit.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    from app.metrics import MULTIPROC_ENV
+
+    named = os.environ.get(MULTIPROC_ENV)
+    if named:
+        folder = Path(named)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="pacta-metrics-"))
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.migrate import upgrade
 
+    prepare_metrics_dir()
     settings = get_settings()
     url = _url()
     if settings.database_url is None and settings.log_signing_key is None:

@@ -2,6 +2,7 @@
 
 import os
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,14 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="PostgreSQL idle_in_transaction_session_timeout of the pool (0: none)."
     )
     log_level: str = "INFO"
+    metrics_enabled: bool = Field(
+        default=True, description="Count and time every request for GET /metrics (off: only its database gauges)."
+    )
+    metrics_allow: list[IPv4Network | IPv6Network] = Field(
+        default=[IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")],
+        description="Networks that may read GET /metrics without a key (JSON list of CIDRs); "
+        "from elsewhere it takes an admin key.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base of every absolute URL the service writes (Link, Location, content_url, feeds), "

@@ -1,17 +1,20 @@
 """Engine, session dependency (the only committer) and the metadata naming convention."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
@@ -52,13 +55,47 @@ def make_engine(
         server_settings["statement_timeout"] = str(int(statement_timeout_seconds * 1000))
     if idle_in_transaction_timeout_seconds:
         server_settings["idle_in_transaction_session_timeout"] = str(int(idle_in_transaction_timeout_seconds * 1000))
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"server_settings": server_settings},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection idle for less than this is handed out without a ping.
+IDLE_PING_SECONDS = 30.0
+_RETURNED_AT = "pacta_returned_at"
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection only when it sat idle long enough to have been dropped.
+
+    pool_pre_ping would add a round trip to every request. Connections in steady use are handed
+    out as they are: if the server dropped one anyway (a restart, pg_terminate_backend), the
+    statement fails, SQLAlchemy recognises the disconnect and invalidates every connection the
+    pool held before it, so one request per process fails and the next ones get new connections.
+    Connections that sat idle (where timeouts and restarts usually catch them) are pinged first,
+    and a dead one is replaced before anybody uses it.
+    """
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def handed_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < IDLE_PING_SECONDS:
+            return
+        try:
+            # The asyncpg adapter's ping runs inside SQLAlchemy's greenlet, like pool_pre_ping's.
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out another (its documented protocol).
+            raise DisconnectionError from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -39,6 +39,8 @@ from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
 from app.log.signing import load_signer
 from app.measurements.router import router as measurements_router
+from app.metrics.middleware import MetricsMiddleware
+from app.metrics.router import router as metrics_router
 from app.observability import configure_logging
 from app.openapi import add_problem_responses
 from app.organizations.router import router as organizations_router
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendars_router,
         dashboard_router,
         dashboard_pages_router,
+        metrics_router,
     )
     for router in routers:
         app.include_router(router)
@@ -170,6 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
     app.add_middleware(RequestContextMiddleware)
+    if settings.metrics_enabled:
+        # Outside the request context, so the 500s it writes for unhandled errors are counted too.
+        app.add_middleware(MetricsMiddleware)
     if settings.public_url is not None:
         # Outermost: no layer below ever sees the Host header a client sent.
         app.add_middleware(PublicURLMiddleware, public_url=settings.public_url)

@@ -41,6 +41,8 @@ from bench import (
     profile,
     progress,
     queries,
+    ratios,
+    raw,
     transparency,
     uploads,
     webhooks,
@@ -418,6 +420,8 @@ async def dataset_sections(
     engine = make_engine(url, pool_size=2)
     pacta: Server | None = None
     reference: Server | None = None
+    raw_server: Server | None = None
+    unmetered: Server | None = None
     storage = (database.DATA_DIR / "storage").resolve()
     try:
         fx = await fixtures(engine, url, args.agreements)
@@ -442,6 +446,18 @@ async def dataset_sections(
             reference_env["PACTA_TIMEZONE"] = settings.timezone
             reference = Server("bare", ["bench.bare:app"], reference_env, run_dir, "/v1/agreements")
             reference.wait_ready()
+            raw_env = {k: v for k, v in os.environ.items() if not k.startswith("PACTA_")}
+            raw_env[raw.ENV_URL] = database.plain(url)
+            raw_server = Server("raw", ["bench.raw:app"], raw_env, run_dir, "/v1/agreements")
+            raw_server.wait_ready()
+            unmetered = Server(
+                "pacta-unmetered",
+                ["app.main:create_app", "--factory"],
+                {**env, "PACTA_METRICS_ENABLED": "false"},
+                run_dir,
+                "/readyz",
+            )
+            unmetered.wait_ready()
         pacta.wait_ready()
         ctx = Context(
             args=args,
@@ -458,12 +474,14 @@ async def dataset_sections(
         )
         if reference is not None:
             await list_load_section(ctx, reference, explain_times)
+        if raw_server is not None and unmetered is not None:
+            await ratios.run(ctx, raw_server, unmetered)
         for name, section in SECTION_RUNS:
             if name in sections:
                 await section(ctx)
         print(f"\n  server logs: {run_dir}/")
     finally:
-        for server in (pacta, reference):
+        for server in (pacta, reference, raw_server, unmetered):
             if server is not None:
                 server.stop()
         await engine.dispose()

@@ -123,6 +123,11 @@ async def cpu_breakdown(url: str, *, repeat: int = 200) -> list[tuple[str, float
             await session.commit()
             return rows
 
+    async def session_json() -> None:
+        async with maker() as session:
+            await repository.list_page_json(session, filters, viewer, today, "-updated_at", params)
+            await session.commit()
+
     rows = await session_rows()
 
     async def models_and_json() -> None:
@@ -138,9 +143,10 @@ async def cpu_breakdown(url: str, *, repeat: int = 200) -> list[tuple[str, float
     try:
         figures = [
             ("bare asyncpg fetch of the same SQL (no HTTP)", await _cpu_ms(bare_fetch, repeat=repeat)),
-            ("session: pre-ping, BEGIN, list SQL, rows, COMMIT", await _cpu_ms(session_rows, repeat=repeat)),
+            ("session: BEGIN, list SQL, rows, COMMIT", await _cpu_ms(session_rows, repeat=repeat)),
+            ("session: the same, PostgreSQL writing each item's JSON", await _cpu_ms(session_json, repeat=repeat)),
             ("pydantic: 50 AgreementRead + Page JSON", await _cpu_ms(models_and_json, repeat=repeat)),
-            ("whole list request in-process (no HTTP)", await _cpu_ms(whole, repeat=repeat)),
+            ("whole list request in-process (no HTTP; JSON from PostgreSQL)", await _cpu_ms(whole, repeat=repeat)),
             ("GET /healthz in-process (middleware floor)", await _cpu_ms(health, repeat=repeat)),
         ]
     finally:

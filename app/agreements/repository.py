@@ -34,6 +34,8 @@ from sqlalchemy.sql.expression import cast
 from sqlalchemy.types import Date, DateTime, Integer, String, Text, Uuid
 from sqlmodel import col
 
+from app import sql_json
+from app.agreements.schemas import AgreementRead
 from app.http.pagination import PageParams, SortKey, apply_keyset, decode_cursor
 from app.models import Agreement, AgreementParticipant, LogDetail, LogEntry, Organization
 from app.models.agreements import LegalStage
@@ -145,6 +147,38 @@ def read_select(today: date | ColumnElement[date]) -> Select[Any]:
         registration_status_expr().label("registration_status"),
         _PARTICIPANTS.label("participant_org_ids"),
     )
+
+
+_COUNTERPARTS_JSON = literal_column(
+    # Rebuilt per element in Counterpart's field order: jsonb keeps its own key order.
+    """(SELECT coalesce('[' || string_agg(concat('{"name":', to_json(c->>'name'), ',"kind":', to_json(c->>'kind'),"""
+    """ ',"country":', to_json(c->>'country'), ',"region":', coalesce(c->'region', 'null'::jsonb)::text, '}'),"""
+    """ ',' ORDER BY ord) || ']', '[]')"""
+    """ FROM jsonb_array_elements(agreements.counterparts) WITH ORDINALITY AS e(c, ord))""",
+    Text(),
+)
+
+
+def json_document(today: date | ColumnElement[date]) -> ColumnElement[str]:
+    """AgreementRead as JSON text, built by PostgreSQL in the model's field order (app.sql_json)."""
+    special: dict[str, ColumnElement[str]] = {
+        "counterparts": _COUNTERPARTS_JSON,
+        "participant_org_ids": sql_json.value(_PARTICIPANTS),
+        "entry_into_force_on": sql_json.value(func.coalesce(T.entry_into_force_on, T.signed_on)),
+        "status": sql_json.value(status_expr(today)),
+        "registration_status": sql_json.value(registration_status_expr()),
+        "created_at": sql_json.timestamp(T.created_at),
+        "updated_at": sql_json.timestamp(T.updated_at),
+    }
+    fields = [
+        (name, special[name] if name in special else sql_json.value(T[name])) for name in AgreementRead.model_fields
+    ]
+    return sql_json.obj(fields)
+
+
+def json_select(today: date | ColumnElement[date]) -> Select[Any]:
+    """One JSON document per agreement, and the columns the sort keys read (for the cursor)."""
+    return select(json_document(today).label("document"), T.id, T.updated_at, T.signed_on, T.title)
 
 
 # Spelled as the index ix_agreements_signed spells it, so that index serves the sort. (A bound
@@ -263,6 +297,7 @@ def _list_select(
     registration_statuses: tuple[str, ...],
     sort: str,
     after_cursor: bool,
+    as_json: bool = False,
 ) -> Select[Any]:
     """The list statement of one shape: every value (today, viewer, filters, cursor, limit) is a
     bind parameter but the status lists, which shape the predicates. Built once per shape; its
@@ -274,7 +309,7 @@ def _list_select(
         visible = is_public()
     else:
         visible = _visible_to_org(bindparam("viewer_org_id", type_=Uuid()))
-    stmt = read_select(TODAY).where(visible)
+    stmt = (json_select(TODAY) if as_json else read_select(TODAY)).where(visible)
     if statuses:
         stmt = stmt.where(or_(*(status_is(s, TODAY) for s in statuses)))
     if registration_statuses:
@@ -301,7 +336,7 @@ def _cursor_bind(name: str, column: Any) -> ColumnElement[Any]:
 
 
 def _list_query(
-    filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
+    filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams, *, as_json: bool = False
 ) -> tuple[Select[Any], dict[str, Any]]:
     values = _active(filters)
     stmt = _list_select(
@@ -311,6 +346,7 @@ def _list_query(
         tuple(sorted(set(filters.registration_statuses))),
         sort,
         params.cursor is not None,
+        as_json,
     )
     values["today"] = today
     # One extra row tells whether another page follows.
@@ -338,6 +374,32 @@ async def list_page(
     connection = await session.connection()
     result = await connection.execute(stmt, values)
     return [dict(r) for r in result.mappings()]
+
+
+async def list_page_json(
+    session: AsyncSession, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
+) -> list[dict[str, Any]]:
+    """As list_page, each row's agreement as JSON text ("document") beside its sort columns."""
+    stmt, values = _list_query(filters, viewer, today, sort, params, as_json=True)
+    connection = await session.connection()
+    result = await connection.execute(stmt, values)
+    return [dict(r) for r in result.mappings()]
+
+
+_READ_ONE_JSON = select(
+    json_document(TODAY).label("document"),
+    T.signatory_org_id,
+    T.signed_on,
+    _PARTICIPANTS.label("participant_org_ids"),
+).where(T.id == bindparam("agreement_id", type_=Uuid()))
+
+
+async def read_one_json(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> dict[str, Any] | None:
+    """As read_one, the agreement as JSON text ("document") beside what visibility needs."""
+    connection = await session.connection()
+    result = await connection.execute(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
+    row = result.mappings().first()
+    return None if row is None else dict(row)
 
 
 _READ_ONE = read_select(TODAY).where(T.id == bindparam("agreement_id", type_=Uuid()))

@@ -13,7 +13,7 @@ from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementSort
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
-from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.etag import conditional_json, require_if_match, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params, page_response
@@ -104,8 +104,20 @@ async def list_agreements(
             params=p,
         )
 
+    async def fetch_json(s: AsyncSession, p: PageParams) -> tuple[list[str], str | None]:
+        return await service.list_agreements_json(
+            s, filters, principal=principal, today=today, sort=sort.value, params=p
+        )
+
     return await list_response(
-        request, session, page, fetch, item=AgreementRead, csv_columns=CSV_COLUMNS, filename="agreements.csv"
+        request,
+        session,
+        page,
+        fetch,
+        item=AgreementRead,
+        csv_columns=CSV_COLUMNS,
+        filename="agreements.csv",
+        fetch_json=fetch_json,
     )
 
 
@@ -125,11 +137,13 @@ async def create_agreement(
     return read
 
 
-@router.get("/{agreement_id}", responses={304: {"description": "Not modified"}})
-async def get_agreement(agreement: VisibleAgreementDep, request: Request, response: Response) -> AgreementRead:
+@router.get("/{agreement_id}", response_model=AgreementRead, responses={304: {"description": "Not modified"}})
+async def get_agreement(
+    principal: OptionalPrincipal, session: SessionDep, agreement_id: AgreementId, today: Today, request: Request
+) -> Response:
     """Read one agreement, with its status evaluated today."""
-    conditional_read(request, response, agreement)
-    return agreement
+    document = await service.get_visible_json(session, agreement_id, principal=principal, today=today)
+    return conditional_json(request, document)
 
 
 @router.patch("/{agreement_id}", dependencies=[Depends(if_match_header)])

@@ -165,6 +165,22 @@ async def get_visible(
     return read
 
 
+async def get_visible_json(
+    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date
+) -> str:
+    """As get_visible, the AgreementRead as JSON text built by PostgreSQL (the hot single read)."""
+    row = await repository.read_one_json(session, agreement_id, today)
+    if row is None or not access.can_see(
+        principal,
+        signatory_org_id=row["signatory_org_id"],
+        public=row["signed_on"] is not None,
+        participant_org_ids=row["participant_org_ids"],
+    ):
+        raise AgreementNotFound
+    document: str = row["document"]
+    return document
+
+
 async def agreement_of(
     session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date, not_found: NotFound
 ) -> AgreementRead:
@@ -448,6 +464,18 @@ async def list_agreements(
     if len(rows) > params.limit and items:
         cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
     return [AgreementRead.model_validate(r) for r in items], cursor
+
+
+async def list_agreements_json(
+    session: AsyncSession, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
+) -> tuple[list[str], str | None]:
+    """The same page as list_agreements, each item already the JSON text of its AgreementRead."""
+    rows = await repository.list_page_json(session, filters, access.viewer_for(principal), today, sort, params)
+    items = rows[: params.limit]
+    cursor = None
+    if len(rows) > params.limit and items:
+        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
+    return [r["document"] for r in items], cursor
 
 
 def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:

@@ -1,6 +1,7 @@
 """ETag, If-None-Match (304) and If-Match (428 when missing, 412 when stale) for single resources."""
 
 import hashlib
+import json
 
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
@@ -22,6 +23,20 @@ def etag_of(representation: BaseModel) -> str:
     """A strong validator: the hash of the canonical JSON the client receives."""
     digest = hashlib.sha256(canonical_json(representation.model_dump(mode="json"))).hexdigest()
     return f'"{digest[:32]}"'
+
+
+def etag_of_json(document: str) -> str:
+    """etag_of for a representation already written as JSON text (the same digest)."""
+    digest = hashlib.sha256(canonical_json(json.loads(document))).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def conditional_json(request: Request, document: str) -> Response:
+    """The JSON document with its ETag; NotModified when If-None-Match already names it."""
+    etag = etag_of_json(document)
+    if none_match(request.headers.get("if-none-match"), etag):
+        raise NotModified(etag)
+    return Response(content=document.encode(), media_type="application/json", headers={"ETag": etag})
 
 
 def _tags(header: str) -> list[str]:

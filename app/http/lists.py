@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import sessionmaker_of
 from app.http.csv import csv_response, wants_csv
-from app.http.pagination import Page, PageParams, page_response
+from app.http.pagination import Page, PageParams, json_page_response, page_response
 
 Fetch = Callable[[AsyncSession, PageParams], Awaitable[tuple[Sequence[Any], str | None]]]
+# One page whose items are already JSON text (built by PostgreSQL, see app.sql_json).
+FetchJson = Callable[[AsyncSession, PageParams], Awaitable[tuple[Sequence[str], str | None]]]
 
 CSV_CONTENT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
@@ -25,6 +27,7 @@ async def list_response(
     item: type[BaseModel],
     csv_columns: Sequence[str],
     filename: str,
+    fetch_json: FetchJson | None = None,
 ) -> Response:
     """`fetch(session, page)` gives one page; CSV walks every page, each in a session of its own
     (the response streams after the request's session has closed)."""
@@ -36,5 +39,8 @@ async def list_response(
                 return await fetch(csv_session, PageParams(limit, cursor))
 
         return csv_response(csv_columns, fetch_page, filename=filename)
+    if fetch_json is not None:
+        documents, cursor = await fetch_json(session, page)
+        return json_page_response(request, documents, cursor)
     items, next_cursor = await fetch(session, page)
     return page_response(request, Page[item](items=list(items), next_cursor=next_cursor))  # type: ignore[valid-type]

@@ -136,3 +136,11 @@ def page_response(request: Request, page: "Page[Any]") -> Response:
     response = Response(content=page.model_dump_json(), media_type="application/json")
     set_link_header(request, response, page.next_cursor)
     return response
+
+
+def json_page_response(request: Request, documents: Sequence[str], next_cursor: str | None) -> Response:
+    """A page whose items are JSON text already: the same bytes page_response would send."""
+    body = '{"items":[' + ",".join(documents) + '],"next_cursor":' + json.dumps(next_cursor) + "}"
+    response = Response(content=body.encode(), media_type="application/json")
+    set_link_header(request, response, next_cursor)
+    return response

@@ -1,0 +1,63 @@
+"""Without pool pre-ping, a connection the server dropped costs at most one failed request."""
+
+import asyncpg
+import httpx2
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import db
+from app.db import make_engine, make_sessionmaker
+from app.main import create_app
+from tests.conftest import test_settings as settings_with
+from tests.db import plain
+
+
+async def _terminate(database_url: str, pids: set[int]) -> None:
+    conn = await asyncpg.connect(plain(database_url))
+    try:
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", list(pids))
+    finally:
+        await conn.close()
+
+
+async def _pooled_pids(engine: AsyncEngine, count: int) -> set[int]:
+    """The server pids of the pool's connections (all checked out at once, then returned)."""
+    conns = [await engine.connect() for _ in range(count)]
+    try:
+        return {(await c.execute(text("SELECT pg_backend_pid()"))).scalar_one() for c in conns}
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def test_a_killed_backend_costs_at_most_one_request(database_url: str) -> None:
+    engine = make_engine(database_url, pool_size=2)
+    app = create_app(settings_with())
+    app.state.sessionmaker = make_sessionmaker(engine)
+    try:
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t") as client:
+            pids = await _pooled_pids(engine, 2)
+            await _terminate(database_url, pids)
+            statuses = [(await client.get("/v1/agreements")).status_code for _ in range(6)]
+        assert statuses.count(200) >= 5, statuses
+        assert statuses[1:] == [200] * 5, statuses
+    finally:
+        await engine.dispose()
+
+
+async def test_an_idle_dropped_connection_is_replaced_before_use(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
+    engine = make_engine(database_url, pool_size=2)
+    app = create_app(settings_with())
+    app.state.sessionmaker = make_sessionmaker(engine)
+    try:
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t") as client:
+            pids = await _pooled_pids(engine, 2)
+            await _terminate(database_url, pids)
+            statuses = [(await client.get("/v1/agreements")).status_code for _ in range(4)]
+        assert statuses == [200] * 4
+    finally:
+        await engine.dispose()
