@@ -194,16 +194,21 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         chromium.close()
 
 
+# The people who use the dashboard browse in Mexican Spanish: their browser says so (Accept-Language),
+# and pages without ?lang= follow it.
+USER_LOCALE = "es-MX"
+
+
 @pytest.fixture
 def context(browser: Browser, service: Service) -> Iterator[BrowserContext]:
     """A desktop browser that may only reach the service: any other request fails the test."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale=USER_LOCALE)
     yield from _guarded(ctx, service)
 
 
 @pytest.fixture
 def phone(browser: Browser, service: Service) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=USER_LOCALE)
     yield from _guarded(ctx, service)
 
 
@@ -287,7 +292,7 @@ def test_overview_shows_the_figures_the_api_gives(context: BrowserContext, servi
 
 
 def test_pages_work_without_javascript(browser: Browser, service: Service) -> None:
-    ctx = browser.new_context(java_script_enabled=False)
+    ctx = browser.new_context(java_script_enabled=False, locale=USER_LOCALE)
     try:
         page = ctx.new_page()
         _open(page, f"{service.base}/dashboard")
