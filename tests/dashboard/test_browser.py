@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -324,7 +325,8 @@ def test_agreement_link_evidence_download_and_provenance(context: BrowserContext
         for milestone in target["milestones"]:
             row = section.locator(f'tr[data-months="{milestone["months"]}"]')
             assert row.get_attribute("data-status") == milestone["status"]
-            assert row.locator("td").nth(1).inner_text() == milestone["due_on"]
+            # Written the Mexican way ("15 de julio de 2025"), the ISO day kept in the <time> element.
+            assert row.locator("td").nth(1).inner_text() == t.date(date.fromisoformat(milestone["due_on"]))
             assert row.locator("td.actual").inner_text() == t.amount(milestone["actual_value"], target["unit"])
             assert row.locator("svg.progress").count() == 1
     _shot(page, "dashboard-agreement-es")
