@@ -7,8 +7,8 @@ from functools import cache
 
 import jinja2
 
-# Verdana 11 px averages about 7 px a character; wider than needed beats cut-off text.
-CHAR_WIDTH = 7.0
+# Verdana 11 px averages a little over 6 px a character; a little wide beats cut-off text.
+CHAR_WIDTH = 6.4
 PADDING = 12
 # White text on these backgrounds is above 4.5:1.
 COLOURS = {"good": "#1a6b35", "mixed": "#8a4b00", "bad": "#a12626", "neutral": "#3d4b5c"}
