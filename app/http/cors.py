@@ -65,21 +65,18 @@ class CORSMiddleware:
         public_read = (
             method in ("GET", "HEAD") and "authorization" not in headers and scope["path"].startswith(PUBLIC_PREFIXES)
         )
-        if not listed and not public_read:
+        if not listed and not public_read and not self.origins:
             await self.app(scope, receive, send)
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out = MutableHeaders(scope=message)
-                if listed:
-                    assert origin is not None
-                    out["Access-Control-Allow-Origin"] = origin
-                else:
-                    out["Access-Control-Allow-Origin"] = "*"
-                out["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+                if listed or public_read:
+                    out["Access-Control-Allow-Origin"] = origin if listed and origin is not None else "*"
+                    out["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
                 if self.origins:
-                    # The answer differs between listed origins and the rest: caches must know.
+                    # Listed origins are answered differently from the rest: a cache must know.
                     _add_vary(out, "Origin")
             await send(message)
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from app.badges.render import badge_svg, tone_of
 from app.dashboard.i18n import Locale
 from tests.agreements.factories import World
 from tests.dashboard.dataset import TODAY, Dataset
@@ -109,6 +110,25 @@ async def test_badges_of_hidden_or_unknown_ids_are_404(
         assert response.status_code == 404, url
         assert response.headers["content-type"] == "application/problem+json"
         assert "Borrador" not in response.text
+
+
+def _luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+@pytest.mark.parametrize("share", [None, 0.0, 0.5, 1.0])
+def test_badge_text_contrast_is_at_least_4_5(share: float | None) -> None:
+    svg = badge_svg(label="Pacta", message="m", title="t", tone=tone_of(share), lang="es").decode()
+    text = re.search(r'<g fill="(#[0-9a-f]{6})"', svg)
+    assert text
+    for background in re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"', svg):
+        light, dark = sorted((_luminance(text.group(1)), _luminance(background)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, background
 
 
 # --- embeds ----------------------------------------------------------------------------------------

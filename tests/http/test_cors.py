@@ -71,6 +71,9 @@ async def test_pages_are_not_opened_to_other_origins(client: httpx2.AsyncClient)
     response = await client.get("/dashboard", headers={"Origin": STRANGER})
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
+    # A listed origin is answered otherwise, so a shared cache must keep the two apart.
+    assert "origin" in response.headers["vary"].lower()
+    assert (await client.get("/dashboard", headers={"Origin": PORTAL})).headers["access-control-allow-origin"] == PORTAL
 
 
 @pytest.mark.parametrize(
