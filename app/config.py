@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     webhooks_deadline_offsets_days: list[int] = Field(
         default=[30, 7, 1], description="deadline.approaching fires this many days before."
     )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="Origins whose scripts may call with a key (JSON list); anonymous public reads are open to all.",
+    )
+    embed_origins: list[str] = Field(
+        default=["*"],
+        description="frame-ancestors of the /embed pages (JSON list); every other page stays unframeable.",
+    )
     webhooks_scan_seconds: float = Field(
         default=300.0, gt=0, description="How often the worker looks for deadlines and new findings."
     )

@@ -278,6 +278,9 @@ def _allowed_methods(request: Request) -> str:
         for method in _METHODS
         if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
     ]
+    if "GET" in allowed and "HEAD" not in allowed:
+        # app.http.cors.HeadMiddleware answers HEAD wherever a GET is served.
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
     return ", ".join(allowed)
 
 

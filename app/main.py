@@ -13,6 +13,7 @@ from app.activities.router import router as activities_router
 from app.agreements.router import router as agreements_router
 from app.api_keys.router import router as api_keys_router
 from app.auth.middleware import AuthenticationMiddleware
+from app.badges.router import router as badges_router
 from app.calendars.router import router as calendars_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
@@ -21,9 +22,11 @@ from app.dashboard.router import router as dashboard_router
 from app.db import make_engine, make_sessionmaker
 from app.deadlines.router import router as deadlines_router
 from app.embedded import database_url
+from app.embeds.router import router as embeds_router
 from app.errors import Conflict, RuleViolation, install_error_handlers
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
+from app.http.cors import CORSMiddleware, HeadMiddleware
 from app.http.etag import install_etag_handler
 from app.http.middleware import (
     BodyGuardMiddleware,
@@ -154,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_router,
         dashboard_pages_router,
         metrics_router,
+        badges_router,
+        embeds_router,
     )
     for router in routers:
         app.include_router(router)
@@ -172,6 +177,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_seconds=settings.body_timeout_seconds,
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
+    # HEAD becomes a GET without its body before anything matches a route; CORS answers a
+    # preflight before authentication or the router's 405 can see it.
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(CORSMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestContextMiddleware)
     if settings.metrics_enabled:
         # Outside the request context, so the 500s it writes for unhandled errors are counted too.

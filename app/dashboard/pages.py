@@ -6,7 +6,8 @@ API; the same figures are at /v1/dashboard/summary, computed by the same service
 """
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
@@ -22,6 +23,7 @@ from app.dashboard.render import bars, page, progress_width, stacked
 from app.dashboard.repository import Filters
 from app.db import SessionDep
 from app.i18n import PageLanguageDep
+from app.organizations.errors import OrganizationNotFound
 from app.targets.schemas import MilestoneStatus
 
 # Like every endpoint: anonymous is fine, but a key that is sent must be valid.
@@ -56,6 +58,55 @@ def not_found(locale: Locale, message_key: str = "not_found") -> HTMLResponse:
     )
 
 
+def organization_link(lang: str) -> Callable[[service.AgreementLine], str]:
+    def href(line: service.AgreementLine) -> str:
+        return link(f"/dashboard/organizations/{line.signatory_org_id}", lang)
+
+    return href
+
+
+def figures_context(overview: service.Overview, t: Locale) -> dict[str, Any]:
+    """What the overview and an organization's page draw from the same figures: charts, key
+    indicators, milestones and the agreements list (each signatory linked to its own page)."""
+    figures = overview.summary
+    milestones = figures.milestones
+    return {
+        "figures": figures,
+        "charts": {
+            "by_state": bars(
+                (
+                    s.name or t["no_state"],
+                    s.agreements,
+                    t.num(s.agreements),
+                    None if s.state is None else link("/dashboard", t.lang, state=s.state),
+                )
+                for s in figures.by_state
+            ),
+            "by_status": bars((t.label("status", k), v, t.num(v), None) for k, v in figures.by_status.items()),
+            "by_registration": bars(
+                (t.label("registration_status", k), v, t.num(v), None)
+                for k, v in figures.by_registration_status.items()
+            ),
+            "by_subject": bars(
+                (t.label("subject_area", k), v, t.num(v), None)
+                for k, v in sorted(figures.by_subject_area.items(), key=lambda kv: -kv[1])
+                if v
+            ),
+            "by_country": bars((t.country(k), v, t.num(v), None) for k, v in figures.by_counterpart_country.items()),
+        },
+        "indicators": [
+            (t.label("indicator", i.indicator), t.amount(i.total, i.unit), t.num(i.targets))
+            for i in figures.key_indicators
+        ],
+        "segments": stacked((s.value, t.label("milestone", s.value), milestones.by_status[s]) for s in MilestoneStatus),
+        "milestones_met": milestones.by_status[MilestoneStatus.met],
+        "agreements": [
+            (a, link(f"/dashboard/agreements/{a.id}", t.lang), t.label("status", a.status)) for a in overview.agreements
+        ],
+        "org_href": organization_link(t.lang),
+    }
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard_page(
     session: SessionDep,
@@ -69,44 +120,11 @@ async def dashboard_page(
     if state is not None and not catalogs.is_subdivision(state):
         return not_found(locale, "not_found_state")
     overview = await service.overview(session, Filters(state=state), today=today, limit=RECENT_AGREEMENTS)
-    figures = overview.summary
     t = locale
-    charts = {
-        "by_state": bars(
-            (
-                s.name or t["no_state"],
-                s.agreements,
-                t.num(s.agreements),
-                None if s.state is None else link("/dashboard", t.lang, state=s.state),
-            )
-            for s in figures.by_state
-        ),
-        "by_status": bars((t.label("status", k), v, t.num(v), None) for k, v in figures.by_status.items()),
-        "by_registration": bars(
-            (t.label("registration_status", k), v, t.num(v), None) for k, v in figures.by_registration_status.items()
-        ),
-        "by_subject": bars(
-            (t.label("subject_area", k), v, t.num(v), None)
-            for k, v in sorted(figures.by_subject_area.items(), key=lambda kv: -kv[1])
-            if v
-        ),
-        "by_country": bars((t.country(k), v, t.num(v), None) for k, v in figures.by_counterpart_country.items()),
-    }
-    milestones = figures.milestones
     return page(
         "overview.html",
         locale,
-        figures=figures,
-        charts=charts,
-        indicators=[
-            (t.label("indicator", i.indicator), t.amount(i.total, i.unit), t.num(i.targets))
-            for i in figures.key_indicators
-        ],
-        segments=stacked((s.value, t.label("milestone", s.value), milestones.by_status[s]) for s in MilestoneStatus),
-        milestones_met=milestones.by_status[MilestoneStatus.met],
-        agreements=[
-            (a, link(f"/dashboard/agreements/{a.id}", t.lang), t.label("status", a.status)) for a in overview.agreements
-        ],
+        **figures_context(overview, t),
         state=state,
         state_name=service.state_name(state),
         state_options=_state_options(),
@@ -137,4 +155,32 @@ async def dashboard_agreement_page(
         switch=link(f"/dashboard/agreements/{found.agreement.id}", "en" if t.lang == "es" else "es", explicit=True),
         api=f"/v1/agreements/{found.agreement.id}",
         today=today,
+        org_href=link(f"/dashboard/organizations/{found.agreement.signatory_org_id}", t.lang),
+    )
+
+
+@router.get("/dashboard/organizations/{organization_id}", response_class=HTMLResponse)
+async def dashboard_organization_page(
+    organization_id: str, session: SessionDep, today: Today, lang: PageLanguageDep
+) -> HTMLResponse:
+    """An organization's public page: its public agreements, their status and progress, its key indicators."""
+    locale = Locale(lang)
+    try:
+        found = await service.organization_page(
+            session, uuid.UUID(organization_id), today=today, limit=RECENT_AGREEMENTS
+        )
+    except (ValueError, OrganizationNotFound):
+        return not_found(locale, "not_found_organization")
+    t = locale
+    path = f"/dashboard/organizations/{found.organization.id}"
+    return page(
+        "organization.html",
+        locale,
+        **figures_context(found.overview, t),
+        view=found,
+        home=link("/dashboard", t.lang),
+        switch=link(path, "en" if t.lang == "es" else "es", explicit=True),
+        api=link("/v1/dashboard/summary", DEFAULT_LANGUAGE, signatory_org_id=str(found.organization.id)),
+        badge=link(f"/badges/organizations/{found.organization.id}.svg", t.lang),
+        embed=link(f"/embed/organizations/{found.organization.id}", t.lang),
     )

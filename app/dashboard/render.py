@@ -36,22 +36,26 @@ def stylesheet() -> tuple[Markup, str]:
     return Markup(css), f"'sha256-{digest}'"  # noqa: S704 - a file shipped in the package
 
 
-def security_headers() -> dict[str, str]:
+def security_headers(frame_ancestors: str = "'none'") -> dict[str, str]:
+    """Nothing loaded but the inline stylesheet; framed by nobody, except the embeds, whose
+    caller names the portals that may frame them (PACTA_EMBED_ORIGINS)."""
     _, style_hash = stylesheet()
     return {
         "Content-Security-Policy": (
             f"default-src 'none'; style-src {style_hash}; img-src 'self' data:; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            f"form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
     }
 
 
-def page(template: str, locale: Locale, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    template: str, locale: Locale, *, status_code: int = 200, frame_ancestors: str = "'none'", **context: Any
+) -> HTMLResponse:
     css, _ = stylesheet()
     html = environment().get_template(template).render(t=locale, css=css, **context)
-    return HTMLResponse(html, status_code=status_code, headers=security_headers())
+    return HTMLResponse(html, status_code=status_code, headers=security_headers(frame_ancestors))
 
 
 @dataclass(frozen=True, slots=True)

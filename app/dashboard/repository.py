@@ -288,6 +288,7 @@ def _recent_select(has_state: bool, has_org: bool) -> Select[Any]:
             status_expr(TODAY).label("status"),
             ORG.subdivision.label("state"),
             ORG.name.label("signatory_name"),
+            A.signatory_org_id,
         )
         # Spelled as the index ix_agreements_signed is, so the latest 50 are read from it, not sorted.
         .order_by(SIGNED_SORT.desc(), A.id.desc())

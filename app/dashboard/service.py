@@ -29,6 +29,7 @@ from app.log import repository as log_repository
 from app.models import Organization
 from app.models.agreements import AgreementStatus, RegistrationStatus, SubjectArea
 from app.models.results import Indicator
+from app.organizations.errors import OrganizationNotFound
 from app.targets import repository as target_repository
 from app.targets import service as target_service
 from app.targets.schemas import MilestoneStatus, TargetRead
@@ -129,6 +130,7 @@ class AgreementLine:
     state: str | None
     state_name: str | None
     signatory_name: str
+    signatory_org_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,7 @@ async def overview(session: AsyncSession, filters: Filters, *, today: date, limi
             state=r["state"],
             state_name=state_name(r["state"]),
             signatory_name=r["signatory_name"],
+            signatory_org_id=r["signatory_org_id"],
         )
         for r in rows
     ]
@@ -211,9 +214,7 @@ def _evidence(row: dict[str, Any]) -> Evidence:
 async def agreement_page(session: AsyncSession, agreement_id: uuid.UUID, *, today: date) -> AgreementPage:
     """A public agreement with every target's progress and the accepted evidence behind it, in a
     fixed number of statements; AgreementNotFound for one that is missing or not public."""
-    agreement = await agreement_service.get_visible(session, agreement_id, principal=None, today=today)
-    if agreement.signed_on is None:  # get_visible already hides it from anonymous callers
-        raise AgreementNotFound
+    agreement = await _public_agreement(session, agreement_id, today)
     organizations = await agreement_repository.organizations(session, [agreement.signatory_org_id])
     signatory = organizations.get(agreement.signatory_org_id)
     targets = await repository.targets_of(session, agreement.id)
@@ -229,3 +230,88 @@ async def agreement_page(session: AsyncSession, agreement_id: uuid.UUID, *, toda
         documents=[d for d in documents if not d.target_ids & known],
         tree_size=await log_repository.size(session),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneTally:
+    """Milestones met out of those decided: already due, or met before their date."""
+
+    met: int
+    decided: int
+
+    @property
+    def share(self) -> float | None:
+        return self.met / self.decided if self.decided else None
+
+
+def tally_targets(targets: list[TargetRead], today: date) -> MilestoneTally:
+    """An agreement's tally, judged as the dashboard's counts judge it (due = its date has passed)."""
+    met = decided = 0
+    for target in targets:
+        for ms in target.milestones:
+            is_met = ms.status == MilestoneStatus.met
+            met += is_met
+            decided += is_met or (ms.due_on is not None and today > ms.due_on)
+    return MilestoneTally(met=met, decided=decided)
+
+
+def _tally_rows(rows: list[dict[str, Any]]) -> MilestoneTally:
+    met = next((r for r in rows if r["status"] == MilestoneStatus.met.value), None)
+    met_total = 0 if met is None else int(met["milestones"])
+    met_due = 0 if met is None else int(met["due"])
+    due = sum(int(r["due"]) for r in rows)
+    return MilestoneTally(met=met_total, decided=due + met_total - met_due)
+
+
+async def _public_agreement(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> AgreementRead:
+    agreement = await agreement_service.get_visible(session, agreement_id, principal=None, today=today)
+    if agreement.signed_on is None:  # get_visible already hides it from anonymous callers
+        raise AgreementNotFound
+    return agreement
+
+
+async def agreement_badge(
+    session: AsyncSession, agreement_id: uuid.UUID, *, today: date
+) -> tuple[AgreementRead, MilestoneTally]:
+    """A public agreement and its milestones met; AgreementNotFound for any other id."""
+    agreement = await _public_agreement(session, agreement_id, today)
+    targets = await repository.targets_of(session, agreement.id)
+    verified = await target_repository.verified_for(session, [t.id for t in targets])
+    reads = [target_service.to_read(t, verified[t.id], agreement, today) for t in targets]
+    return agreement, tally_targets(reads, today)
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationPage:
+    organization: Organization
+    state_name: str | None
+    overview: Overview
+    tally: MilestoneTally
+
+
+async def organization_page(
+    session: AsyncSession, organization_id: uuid.UUID, *, today: date, limit: int
+) -> OrganizationPage:
+    """An organization that signed at least one public agreement, with the figures of those
+    agreements; OrganizationNotFound otherwise (an organization with nothing public stays unseen)."""
+    found = (await agreement_repository.organizations(session, [organization_id])).get(organization_id)
+    if found is None:
+        raise OrganizationNotFound
+    filters = Filters(signatory_org_id=organization_id)
+    figures = await overview(session, filters, today=today, limit=limit)
+    if figures.summary.agreements == 0:
+        raise OrganizationNotFound
+    rows = await repository.milestone_counts(session, filters, today)
+    return OrganizationPage(
+        organization=found,
+        state_name=state_name(found.subdivision),
+        overview=figures,
+        tally=_tally_rows(rows),
+    )
+
+
+def latest_evidence(view: AgreementPage, count: int) -> list[Evidence]:
+    """The newest accepted documents of a public agreement, whichever target they back."""
+    seen: dict[uuid.UUID, Evidence] = {d.id: d for p in view.targets for d in p.evidence}
+    seen.update((d.id, d) for d in view.documents)
+    return sorted(seen.values(), key=lambda d: (d.uploaded_at, d.id), reverse=True)[:count]

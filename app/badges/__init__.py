@@ -1,0 +1,1 @@
+"""SVG badges a portal shows beside its agreements."""
