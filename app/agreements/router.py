@@ -143,9 +143,11 @@ async def update_agreement(
     response: Response,
 ) -> AgreementRead:
     """Change an agreement's facts (its signatory's editor or an admin; If-Match required)."""
-    locked = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
+    locked = await service.lock_for_change(session, agreement_id, principal=principal, today=today, org_kinds=True)
     require_if_match(request, locked.before)
-    read = await service.update_agreement(session, locked.row, locked.before, body, principal=principal, today=today)
+    read = await service.update_agreement(
+        session, locked.row, locked.before, body, principal=principal, today=today, kinds=locked.org_kinds
+    )
     set_etag(response, read)
     return read
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.log.hashing import jsonable, rfc3339
@@ -49,9 +50,15 @@ class Audience(StrEnum):
     reviewers = "reviewers"
 
 
-# Fan-out in SQL: matching type patterns ("agreement.*", "*") and the subscriber's right to see.
-_FAN_OUT = text(
+# The event and its fan-out in one statement (every write pays for it): matching type patterns
+# ("agreement.*", "*") and the subscriber's right to see. The deliveries' foreign key is checked at
+# the end of the statement, when the event row is there.
+_EMIT = text(
     """
+    WITH event AS (
+        INSERT INTO webhook_events (id, type, agreement_id, payload, created_at)
+        VALUES (:event_id, :type, :agreement_id, :payload, :created_at)
+    )
     INSERT INTO webhook_deliveries (subscription_id, event_id, state, attempts, next_attempt_at, created_at)
     SELECT s.id, :event_id, 'pending', 0, now(), now()
       FROM webhook_subscriptions s
@@ -73,7 +80,7 @@ _FAN_OUT = text(
              OR (CAST(:audience AS text) = 'readers' AND a.signed_on IS NOT NULL)))
        )
     """
-)
+).bindparams(bindparam("payload", type_=JSONB))
 
 
 async def emit(
@@ -89,11 +96,16 @@ async def emit(
         agreement_id=agreement_id,
         payload={"type": event_type, "timestamp": rfc3339(datetime.now(UTC)), "data": jsonable(data)},
     )
-    session.add(event)
-    await session.flush()
     await session.execute(
-        _FAN_OUT,
-        {"event_id": event.id, "agreement_id": agreement_id, "type": event_type, "audience": audience.value},
+        _EMIT,
+        {
+            "event_id": event.id,
+            "agreement_id": agreement_id,
+            "type": event_type,
+            "payload": event.payload,
+            "created_at": event.created_at,
+            "audience": audience.value,
+        },
     )
     return event
 
