@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.log.hashing import jsonable, rfc3339
+from app.agreements import access
+from app.canonical import jsonable, rfc3339
 from app.models import WebhookEvent
 
 EVENT_TYPES = (
@@ -115,39 +116,28 @@ def _status(document: dict[str, Any] | None) -> str | None:
     return None if value is None else str(value)
 
 
+# Kinds whose decisions are events of their own ("measurement.verified"); other updates of them
+# announce nothing.
+_DECISIONS: dict[str, tuple[str, ...]] = {"measurement": ("verified", "rejected"), "evidence": ("accepted", "rejected")}
+
+
+def _audience(resource_type: str, status: str | None) -> Audience:
+    """Everyone who may read the agreement when the child is public in this status (the one
+    table, access.PUBLIC_STATUSES), otherwise those inside it."""
+    return Audience.readers if access.is_public(resource_type, status) else Audience.insiders
+
+
 def event_for_log(resource_type: str, action: str, document: dict[str, Any] | None) -> tuple[str, Audience] | None:
     """The event a logged write stands for, if subscribers care about it."""
     status = _status(document)
-    if resource_type == "measurement":
+    if resource_type in _DECISIONS:
         if action == "create":
-            return "measurement.created", Audience.insiders
-        return (
-            (f"measurement.{status}", Audience.readers if status == "verified" else Audience.insiders)
-            if status
-            in (
-                "verified",
-                "rejected",
-            )
-            else None
-        )
-    if resource_type == "evidence":
-        if action == "create":
-            return "evidence.created", Audience.insiders
-        return (
-            (f"evidence.{status}", Audience.readers if status == "accepted" else Audience.insiders)
-            if status
-            in (
-                "accepted",
-                "rejected",
-            )
-            else None
-        )
+            return f"{resource_type}.created", Audience.insiders
+        if status in _DECISIONS[resource_type]:
+            return f"{resource_type}.{status}", _audience(resource_type, status)
+        return None
     if resource_type == "activity":
-        public = status in ("confirmed", "held")
-        return (
-            f"activity.{'created' if action == 'create' else 'updated'}",
-            Audience.readers if public else Audience.insiders,
-        )
+        return f"activity.{'created' if action == 'create' else 'updated'}", _audience(resource_type, status)
     if resource_type in ("agreement", "legal_review", "registration", "target"):
         if action == "create":
             return f"{resource_type}.created", Audience.readers
