@@ -17,6 +17,7 @@ from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
 from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, changes_of
+from app.http.etag import check_if_match
 from app.http.pagination import PageParams, encode_cursor
 from app.i18n import Text
 from app.log import registry as log_registry
@@ -368,6 +369,32 @@ async def update_agreement(
     await _log(session, agreement, participants, principal, log_service.Action.update)
     await announce_status(session, agreement.id, current.status, after.status)
     return after
+
+
+async def change_agreement(
+    session: AsyncSession,
+    agreement_id: uuid.UUID,
+    data: AgreementUpdate,
+    *,
+    if_match: str | None,
+    principal: Principal,
+    today: date,
+) -> AgreementRead:
+    """PATCH: lock the agreement, check If-Match against it as it stands, change it."""
+    locked = await lock_for_change(session, agreement_id, principal=principal, today=today, org_kinds=True)
+    check_if_match(if_match, locked.before)
+    return await update_agreement(
+        session, locked.row, locked.before, data, principal=principal, today=today, kinds=locked.org_kinds
+    )
+
+
+async def remove_agreement(
+    session: AsyncSession, agreement_id: uuid.UUID, *, if_match: str | None, principal: Principal, today: date
+) -> None:
+    """DELETE: lock the agreement, check If-Match against it as it stands, delete it."""
+    locked = await lock_for_change(session, agreement_id, principal=principal, today=today)
+    check_if_match(if_match, locked.before)
+    await delete_agreement(session, locked.row, locked.before, principal=principal)
 
 
 async def delete_agreement(
