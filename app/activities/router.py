@@ -12,7 +12,7 @@ from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
-from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params
@@ -109,9 +109,9 @@ async def update_activity(
     response: Response,
 ) -> ActivityRead:
     """Change an activity; the signatory's editor confirms with status (If-Match required)."""
-    locked = await service.lock_activity(session, activity_id, principal=principal, today=today)
-    require_if_match(request, locked.current)
-    read = await service.update_activity(session, locked, body, principal=principal, today=today)
+    read = await service.change_activity(
+        session, activity_id, body, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )
     set_etag(response, read)
     return read
 
@@ -123,6 +123,6 @@ async def delete_activity(
     principal: CurrentPrincipal, activity_id: ActivityId, session: SessionDep, today: Today, request: Request
 ) -> None:
     """Remove an activity (its proposer only while planned; If-Match required)."""
-    locked = await service.lock_activity(session, activity_id, principal=principal, today=today)
-    require_if_match(request, locked.current)
-    await service.delete_activity(session, locked, principal=principal, today=today)
+    await service.remove_activity(
+        session, activity_id, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )

@@ -17,6 +17,7 @@ from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
+from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
 from app.log import registry as log_registry
@@ -233,6 +234,30 @@ async def lock_activity(
         raise Forbidden(Text("activities.change_forbidden"))
     links = (await repository.links(session, [activity.id]))[activity.id]
     return LockedActivity(activity, locked, links, editor)
+
+
+async def change_activity(
+    session: AsyncSession,
+    activity_id: uuid.UUID,
+    data: ActivityUpdate,
+    *,
+    if_match: str | None,
+    principal: Principal,
+    today: date,
+) -> ActivityRead:
+    """PATCH: lock the activity with its agreement, check If-Match against it as it stands, change it."""
+    locked = await lock_activity(session, activity_id, principal=principal, today=today)
+    check_if_match(if_match, locked.current)
+    return await update_activity(session, locked, data, principal=principal, today=today)
+
+
+async def remove_activity(
+    session: AsyncSession, activity_id: uuid.UUID, *, if_match: str | None, principal: Principal, today: date
+) -> None:
+    """DELETE: lock the activity with its agreement, check If-Match against it as it stands, remove it."""
+    locked = await lock_activity(session, activity_id, principal=principal, today=today)
+    check_if_match(if_match, locked.current)
+    await delete_activity(session, locked, principal=principal, today=today)
 
 
 async def update_activity(

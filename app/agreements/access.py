@@ -30,6 +30,11 @@ def viewer_for(principal: Principal | None) -> Viewer:
     return Viewer(all_=principal.reads_everything, org_id=principal.org_id)
 
 
+def takes_part(org_id: uuid.UUID, *, signatory_org_id: uuid.UUID, participant_org_ids: list[uuid.UUID]) -> bool:
+    """The organization signed the agreement or takes part in it: it sees it, public or not."""
+    return org_id == signatory_org_id or org_id in participant_org_ids
+
+
 def can_see(
     principal: Principal | None, *, signatory_org_id: uuid.UUID, public: bool, participant_org_ids: list[uuid.UUID]
 ) -> bool:
@@ -37,7 +42,9 @@ def can_see(
         return True
     if principal is None:
         return False
-    return principal.reads_everything or principal.org_id == signatory_org_id or principal.org_id in participant_org_ids
+    return principal.reads_everything or takes_part(
+        principal.org_id, signatory_org_id=signatory_org_id, participant_org_ids=participant_org_ids
+    )
 
 
 def is_owner(principal: Principal | None, signatory_org_id: uuid.UUID) -> bool:

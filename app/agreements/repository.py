@@ -438,17 +438,42 @@ def _read_of(row: Any) -> dict[str, Any]:
     return read
 
 
-async def lock(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> tuple[Agreement, dict[str, Any]] | None:
+# The kinds of an agreement's signatory and participants, {organization id: kind}: what a change
+# of its facts checks, read with the lock instead of by a second statement.
+_ORG_KINDS = (
+    select(func.jsonb_object_agg(col(Organization.id), col(Organization.kind)))
+    .where(
+        or_(
+            col(Organization.id) == T.signatory_org_id,
+            col(Organization.id).in_(
+                select(col(AgreementParticipant.organization_id)).where(col(AgreementParticipant.agreement_id) == T.id)
+            ),
+        )
+    )
+    .scalar_subquery()
+)
+
+
+async def lock(
+    session: AsyncSession, agreement_id: uuid.UUID, today: date, *, org_kinds: bool = False
+) -> tuple[Agreement, dict[str, Any], dict[uuid.UUID, str]] | None:
     """Lock an agreement for a change and read it in the same statement: the row (to change)
-    and its read model as it stands (to authorize, check If-Match and announce a status change)."""
+    and its read model as it stands (to authorize, check If-Match and announce a status change);
+    with `org_kinds`, the kinds of its signatory and participants too."""
+    columns = _with_read(Agreement)
+    if org_kinds:
+        columns.append(_ORG_KINDS.label("org_kinds"))
     stmt = (
-        select(*_with_read(Agreement))
+        select(*columns)
         .where(col(Agreement.id) == agreement_id)
         .with_for_update(of=Agreement)
         .execution_options(populate_existing=True)
     )
     row = (await session.execute(stmt, {"today": today})).first()
-    return None if row is None else (row[0], _read_of(row))
+    if row is None:
+        return None
+    kinds = {uuid.UUID(k): str(v) for k, v in (row.org_kinds or {}).items()} if org_kinds else {}
+    return row[0], _read_of(row), kinds
 
 
 async def lock_with_child(

@@ -13,7 +13,7 @@ from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementSort
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
-from app.http.etag import conditional_json, require_if_match, set_etag
+from app.http.etag import conditional_json, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params, page_response
@@ -157,9 +157,9 @@ async def update_agreement(
     response: Response,
 ) -> AgreementRead:
     """Change an agreement's facts (its signatory's editor or an admin; If-Match required)."""
-    locked = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
-    require_if_match(request, locked.before)
-    read = await service.update_agreement(session, locked.row, locked.before, body, principal=principal, today=today)
+    read = await service.change_agreement(
+        session, agreement_id, body, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )
     set_etag(response, read)
     return read
 
@@ -169,9 +169,9 @@ async def delete_agreement(
     principal: CurrentPrincipal, agreement_id: AgreementId, session: SessionDep, today: Today, request: Request
 ) -> None:
     """Delete a draft (anything further along is corrected, terminated or withdrawn: 409)."""
-    locked = await service.lock_for_change(session, agreement_id, principal=principal, today=today)
-    require_if_match(request, locked.before)
-    await service.delete_agreement(session, locked.row, locked.before, principal=principal)
+    await service.remove_agreement(
+        session, agreement_id, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )
 
 
 @router.get("/{agreement_id}/history", response_model=Page[HistoryEntry])

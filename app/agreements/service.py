@@ -1,5 +1,6 @@
 """Rules for agreements: who may act, facts checked against reality, derived status, history."""
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
 from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, changes_of
+from app.http.etag import check_if_match
 from app.http.pagination import PageParams, encode_cursor
 from app.i18n import Text
 from app.log import registry as log_registry
@@ -67,9 +69,16 @@ def _check_dates(facts: dict[str, Any], today: date, issues: Issues) -> None:
 
 
 async def _check_facts(
-    session: AsyncSession, facts: dict[str, Any], *, signatory_org_id: uuid.UUID, today: date, issues: Issues
+    session: AsyncSession,
+    facts: dict[str, Any],
+    *,
+    signatory_org_id: uuid.UUID,
+    today: date,
+    issues: Issues,
+    kinds: dict[uuid.UUID, str] | None = None,
 ) -> list[uuid.UUID]:
-    """Check a complete set of facts; returns the de-duplicated participant ids."""
+    """Check a complete set of facts; returns the de-duplicated participant ids. `kinds`, when
+    the caller already read them, are the kinds of every organization the facts name."""
     for i, counterpart in enumerate(facts.get("counterparts") or []):
         if not catalogs.is_country(counterpart["country"]):
             issues.add(
@@ -80,20 +89,22 @@ async def _check_facts(
             issues.add(["languages", i], Text("validation.language_code", value=repr(language)))
     _check_dates(facts, today, issues)
     participants = list(dict.fromkeys(facts.get("participant_org_ids") or []))
-    found = await repository.organizations(session, [signatory_org_id, *participants])
-    signatory = found.get(signatory_org_id)
+    if kinds is None:
+        found = await repository.organizations(session, [signatory_org_id, *participants])
+        kinds = {org_id: org.kind for org_id, org in found.items()}
+    signatory = kinds.get(signatory_org_id)
     if signatory is None:
         issues.add(["signatory_org_id"], Text("common.no_organization"))
-    elif OrganizationKind(signatory.kind) not in SIGNATORY_KINDS:
+    elif OrganizationKind(signatory) not in SIGNATORY_KINDS:
         issues.add(
             ["signatory_org_id"],
-            Text("agreements.signatory_kind", kind=signatory.kind),
+            Text("agreements.signatory_kind", kind=signatory),
         )
     for i, org_id in enumerate(facts.get("participant_org_ids") or []):
-        org = found.get(org_id)
-        if org is None:
+        kind = kinds.get(org_id)
+        if kind is None:
             issues.add(["participant_org_ids", i], Text("agreements.no_participant", org_id=org_id))
-        elif org.kind == OrganizationKind.platform:
+        elif kind == OrganizationKind.platform:
             issues.add(["participant_org_ids", i], Text("agreements.platform_participant"))
     return participants
 
@@ -225,6 +236,8 @@ class Locked:
 
     row: Agreement
     before: AgreementRead
+    # {id: kind} of its signatory and participants, when the lock was asked to read them.
+    org_kinds: dict[uuid.UUID, str] = dataclasses.field(default_factory=dict)
 
 
 def _may_see(principal: Principal | None, read: AgreementRead) -> bool:
@@ -237,7 +250,7 @@ def _may_see(principal: Principal | None, read: AgreementRead) -> bool:
 
 
 def _checked(
-    found: tuple[Agreement, dict[str, Any]] | None,
+    found: tuple[Agreement, dict[str, Any], dict[uuid.UUID, str]] | None,
     principal: Principal,
     may: Callable[[Principal, uuid.UUID], bool] | None,
     refusal: Text,
@@ -245,13 +258,13 @@ def _checked(
 ) -> Locked:
     if found is None:
         raise not_found
-    row, read = found
+    row, read, kinds = found
     before = AgreementRead.model_validate(read)
     if not _may_see(principal, before):
         raise not_found
     if may is not None and not may(principal, row.signatory_org_id):
         raise Forbidden(refusal)
-    return Locked(row, before)
+    return Locked(row, before, kinds)
 
 
 async def lock_for_change(
@@ -263,14 +276,16 @@ async def lock_for_change(
     may: Callable[[Principal, uuid.UUID], bool] | None = access.can_edit,
     refusal: Text = Text("agreements.change_forbidden"),
     not_found: NotFound | None = None,
+    org_kinds: bool = False,
 ) -> Locked:
-    """Lock the agreement (one statement, which also reads it), then check the caller may see
-    (404) and change (403) it; with `may` None the caller judges the second.
+    """Lock the agreement (one statement, which also reads it, and with `org_kinds` the kinds of
+    its signatory and participants), then check the caller may see (404) and change (403) it;
+    with `may` None the caller judges the second.
 
     Writes to an agreement's children lock it too: its derived state (legal stage, registration
     state, updated_at) is recomputed from them in the same transaction.
     """
-    found = await repository.lock(session, agreement_id, today)
+    found = await repository.lock(session, agreement_id, today, org_kinds=org_kinds)
     return _checked(found, principal, may, refusal, not_found or AgreementNotFound())
 
 
@@ -299,7 +314,7 @@ async def lock_child(
     if found is None:
         raise not_found
     row, read, family = found
-    locked = _checked((row, read), principal, may, refusal, not_found)
+    locked = _checked((row, read, {}), principal, may, refusal, not_found)
     child = next(c for c in family if getattr(c, "id", None) == child_id)
     return child, locked, family
 
@@ -327,7 +342,10 @@ async def update_agreement(
     *,
     principal: Principal,
     today: date,
+    kinds: dict[uuid.UUID, str] | None = None,
 ) -> AgreementRead:
+    """`kinds`: those of its signatory and participants, read with the lock (Locked.org_kinds);
+    they spare a lookup unless the participants change."""
     changes = changes_of(
         data, not_null=("title", "instrument", "counterparts", "subject_areas", "languages", "participant_org_ids")
     )
@@ -341,7 +359,12 @@ async def update_agreement(
     }
     issues = Issues()
     participants = await _check_facts(
-        session, facts, signatory_org_id=agreement.signatory_org_id, today=today, issues=issues
+        session,
+        facts,
+        signatory_org_id=agreement.signatory_org_id,
+        today=today,
+        issues=issues,
+        kinds=None if "participant_org_ids" in changes else kinds,
     )
     if "signed_on" in changes:
         await _check_signature_against_registrations(session, agreement.id, facts.get("signed_on"), issues)
@@ -362,6 +385,32 @@ async def update_agreement(
     await _log(session, agreement, participants, principal, log_service.Action.update)
     await announce_status(session, agreement.id, current.status, after.status)
     return after
+
+
+async def change_agreement(
+    session: AsyncSession,
+    agreement_id: uuid.UUID,
+    data: AgreementUpdate,
+    *,
+    if_match: str | None,
+    principal: Principal,
+    today: date,
+) -> AgreementRead:
+    """PATCH: lock the agreement, check If-Match against it as it stands, change it."""
+    locked = await lock_for_change(session, agreement_id, principal=principal, today=today, org_kinds=True)
+    check_if_match(if_match, locked.before)
+    return await update_agreement(
+        session, locked.row, locked.before, data, principal=principal, today=today, kinds=locked.org_kinds
+    )
+
+
+async def remove_agreement(
+    session: AsyncSession, agreement_id: uuid.UUID, *, if_match: str | None, principal: Principal, today: date
+) -> None:
+    """DELETE: lock the agreement, check If-Match against it as it stands, delete it."""
+    locked = await lock_for_change(session, agreement_id, principal=principal, today=today)
+    check_if_match(if_match, locked.before)
+    await delete_agreement(session, locked.row, locked.before, principal=principal)
 
 
 async def delete_agreement(

@@ -5,15 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from app.agreements import service as agreement_service
 from app.auth.dependencies import CurrentPrincipal, optional_principal
 from app.calendars import service
 from app.calendars.schemas import CalendarTokenCreate, CalendarTokenCreated, CalendarTokenRead
 from app.clock import Today
 from app.config import Settings
 from app.db import SessionDep
-from app.deadlines.repository import Scope
-from app.errors import NotFound
 from app.http.headers import idempotency_key_header
 from app.http.pagination import Page, PageParams, page_params, page_response
 from app.i18n import LanguageDep
@@ -23,7 +20,6 @@ router = APIRouter(tags=["calendars"])
 
 ICS = "text/calendar; charset=utf-8"
 Token = Annotated[str | None, Query(max_length=200, description="A feed token, for feeds that are not public.")]
-ALL_STATUSES = ("planned", "confirmed", "held", "cancelled")
 
 
 def _ics(body: bytes, filename: str) -> Response:
@@ -97,25 +93,17 @@ async def get_agreement_calendar(
 ) -> Response:
     """The agreement's activities, milestone due dates, expiry and registration deadline (public
     agreements: no token; others: a token of its signatory or a participant)."""
-    org_id = await service.token_org(session, token)
-    try:
-        agreement = await agreement_service.read_agreement(session, agreement_id, today=today)
-    except NotFound as exc:
-        raise service.FeedNotFound from exc
-    insider = org_id is not None and (org_id == agreement.signatory_org_id or org_id in agreement.participant_org_ids)
-    if agreement.signed_on is None and not insider:
-        raise service.FeedNotFound
     settings: Settings = request.app.state.settings
-    scope = Scope(
-        all_=True,
-        org_id=None,
-        agreement_id=agreement.id,
-        public_only=not insider,
-        activity_statuses=ALL_STATUSES,
+    body = await service.agreement_feed(
+        session,
+        agreement_id,
+        token,
+        today=today,
+        grace_days=settings.registration_grace_days,
+        base_url=str(request.base_url).rstrip("/"),
+        lang=lang,
     )
-    rows = await service.feed_rows(session, scope, today, settings.registration_grace_days)
-    base = str(request.base_url).rstrip("/")
-    return _ics(service.render(agreement.title, rows, base_url=base, lang=lang), f"agreement-{agreement.id}.ics")
+    return _ics(body, f"agreement-{agreement_id}.ics")
 
 
 @router.get(
@@ -134,20 +122,14 @@ async def get_organization_calendar(
 ) -> Response:
     """The organization's agreements in one feed: public ones without a token; with its token,
     also its private agreements and those it takes part in."""
-    org_id = await service.token_org(session, token)
-    if org_id is not None and org_id != organization_id:
-        raise service.FeedNotFound
-    if not await service.organization_exists(session, organization_id):
-        raise service.FeedNotFound
     settings: Settings = request.app.state.settings
-    own = org_id is not None
-    scope = Scope(
-        all_=False,
-        org_id=organization_id,
-        signatory_org_id=None if own else organization_id,
-        public_only=not own,
-        activity_statuses=ALL_STATUSES,
+    body = await service.organization_feed(
+        session,
+        organization_id,
+        token,
+        today=today,
+        grace_days=settings.registration_grace_days,
+        base_url=str(request.base_url).rstrip("/"),
+        lang=lang,
     )
-    rows = await service.feed_rows(session, scope, today, settings.registration_grace_days)
-    base = str(request.base_url).rstrip("/")
-    return _ics(service.render("Pacta", rows, base_url=base, lang=lang), f"organization-{organization_id}.ics")
+    return _ics(body, f"organization-{organization_id}.ics")

@@ -9,7 +9,9 @@ from typing import Any
 from icalendar import Calendar, Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
 from app.agreements import repository as agreement_repository
+from app.agreements import service as agreement_service
 from app.auth.dependencies import Principal
 from app.calendars import repository
 from app.deadlines import repository as deadline_repository
@@ -116,6 +118,68 @@ async def feed_rows(
         if len(page) < 1000:
             return rows
         after = (page[-1]["date"], page[-1]["kind"], page[-1]["subject_id"])
+
+
+# A feed shows every activity; who reads it decides only which agreements it covers.
+ALL_STATUSES = ("planned", "confirmed", "held", "cancelled")
+
+
+async def agreement_feed(
+    session: AsyncSession,
+    agreement_id: uuid.UUID,
+    token: str | None,
+    *,
+    today: date,
+    grace_days: int,
+    base_url: str,
+    lang: str,
+) -> bytes:
+    """An agreement's feed: public ones to anyone; others to a token of its signatory or a
+    participant (whoever else asks learns nothing: 404, as for a missing agreement)."""
+    org_id = await token_org(session, token)
+    try:
+        agreement = await agreement_service.read_agreement(session, agreement_id, today=today)
+    except NotFound as exc:
+        raise FeedNotFound from exc
+    insider = org_id is not None and access.takes_part(
+        org_id, signatory_org_id=agreement.signatory_org_id, participant_org_ids=agreement.participant_org_ids
+    )
+    if agreement.signed_on is None and not insider:
+        raise FeedNotFound
+    scope = deadline_repository.Scope(
+        all_=True, org_id=None, agreement_id=agreement.id, public_only=not insider, activity_statuses=ALL_STATUSES
+    )
+    rows = await feed_rows(session, scope, today, grace_days)
+    return render(agreement.title, rows, base_url=base_url, lang=lang)
+
+
+async def organization_feed(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    token: str | None,
+    *,
+    today: date,
+    grace_days: int,
+    base_url: str,
+    lang: str,
+) -> bytes:
+    """An organization's agreements in one feed: public ones without a token; with its own
+    token, also its private agreements and those it takes part in."""
+    org_id = await token_org(session, token)
+    if org_id is not None and org_id != organization_id:
+        raise FeedNotFound
+    if not await organization_exists(session, organization_id):
+        raise FeedNotFound
+    own = org_id is not None
+    scope = deadline_repository.Scope(
+        all_=False,
+        org_id=organization_id,
+        signatory_org_id=None if own else organization_id,
+        public_only=not own,
+        activity_statuses=ALL_STATUSES,
+    )
+    rows = await feed_rows(session, scope, today, grace_days)
+    return render("Pacta", rows, base_url=base_url, lang=lang)
 
 
 def render(name: str, rows: list[dict[str, Any]], *, base_url: str, lang: str) -> bytes:

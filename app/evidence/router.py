@@ -1,7 +1,7 @@
 """/v1/agreements/{id}/evidence, /v1/evidence/{id}, its review and its content."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -10,7 +10,6 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
-from app.agreements import access
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
@@ -68,9 +67,13 @@ def _storage(request: Request) -> EvidenceStorage:
     return storage
 
 
-def _read(request: Request, document: EvidenceDocument, *, insider: bool) -> EvidenceRead:
-    url = str(request.url_for("get_evidence_content", evidence_id=document.id))
-    return service.to_read(document, insider=insider, content_url=url)
+def _content_url(request: Request) -> Callable[[uuid.UUID], str]:
+    return lambda evidence_id: str(request.url_for("get_evidence_content", evidence_id=evidence_id))
+
+
+def _read(request: Request, document: EvidenceDocument) -> EvidenceRead:
+    """The record as its writer reads it (an upload's or a review's answer)."""
+    return service.to_read(document, insider=True, content_url=_content_url(request)(document.id))
 
 
 def _nullable(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -148,7 +151,7 @@ async def upload_evidence(
         )
     except ClientDisconnect as exc:
         raise MalformedBody(Text("evidence.client_gone")) from exc
-    read = _read(request, document, insider=True)
+    read = _read(request, document)
     response.headers["Location"] = str(request.url_for("get_evidence", evidence_id=document.id))
     set_etag(response, read)
     return read
@@ -165,8 +168,7 @@ async def list_evidence(
     """The agreement's evidence (accepted only, outside the agreement's own people)."""
 
     async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[EvidenceRead], str | None]:
-        items, next_cursor, insider = await service.list_evidence(s, agreement, p, principal=principal)
-        return [_read(request, d, insider=insider) for d in items], next_cursor
+        return await service.list_evidence(s, agreement, p, principal=principal, content_url=_content_url(request))
 
     return await list_response(
         request, session, page, fetch, item=EvidenceRead, csv_columns=CSV_COLUMNS, filename="evidence.csv"
@@ -183,9 +185,9 @@ async def get_evidence(
     response: Response,
 ) -> EvidenceRead:
     """Read one evidence document's record."""
-    document, agreement = await service.visible_evidence(session, evidence_id, principal=principal, today=today)
-    insider = access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids)
-    read = _read(request, document, insider=insider)
+    read = await service.read_evidence(
+        session, evidence_id, principal=principal, today=today, content_url=_content_url(request)
+    )
     set_etag(response, read)
     return read
 
@@ -211,7 +213,7 @@ async def review_evidence(
 ) -> EvidenceRead:
     """Accept or reject a submitted document (the signatory's editor, or an admin)."""
     document, _ = await service.review_evidence(session, evidence_id, body, principal=principal, today=today)
-    read = _read(request, document, insider=True)
+    read = _read(request, document)
     set_etag(response, read)
     return read
 

@@ -1,7 +1,7 @@
 """Uploading, reviewing and serving evidence documents."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 
 from fastapi.exceptions import RequestValidationError
@@ -247,6 +247,20 @@ async def visible_evidence(
     return document, agreement
 
 
+async def read_evidence(
+    session: AsyncSession,
+    evidence_id: uuid.UUID,
+    *,
+    principal: Principal | None,
+    today: date,
+    content_url: Callable[[uuid.UUID], str],
+) -> EvidenceRead:
+    """The document's record as the caller may read it (the review note only inside the agreement)."""
+    document, agreement = await visible_evidence(session, evidence_id, principal=principal, today=today)
+    insider = access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids)
+    return to_read(document, insider=insider, content_url=content_url(document.id))
+
+
 async def review_evidence(
     session: AsyncSession, evidence_id: uuid.UUID, data: EvidenceReview, *, principal: Principal, today: date
 ) -> tuple[EvidenceDocument, AgreementRead]:
@@ -294,9 +308,16 @@ async def _lock(
 
 
 async def list_evidence(
-    session: AsyncSession, agreement: AgreementRead, params: PageParams, *, principal: Principal | None
-) -> tuple[list[EvidenceDocument], str | None, bool]:
+    session: AsyncSession,
+    agreement: AgreementRead,
+    params: PageParams,
+    *,
+    principal: Principal | None,
+    content_url: Callable[[uuid.UUID], str],
+) -> tuple[list[EvidenceRead], str | None]:
+    """A page of the agreement's evidence as the caller may read it (`content_url` of an id: where
+    its bytes are served)."""
     insider = access.sees_unreviewed(principal, agreement.signatory_org_id, agreement.participant_org_ids)
     rows = await repository.list_page(session, agreement.id, params, accepted_only=not insider)
     items, cursor = make_page(rows, repository.BY_UPLOADED, params, lambda d: (d.uploaded_at, d.id))
-    return items, cursor, insider
+    return [to_read(d, insider=insider, content_url=content_url(d.id)) for d in items], cursor

@@ -68,7 +68,11 @@ def require_if_match(request: Request, current: BaseModel) -> None:
 
     Call it with the resource read under a row lock, so two clients can never both pass.
     """
-    header = request.headers.get("if-match")
+    check_if_match(request.headers.get("if-match"), current)
+
+
+def check_if_match(header: str | None, current: BaseModel) -> None:
+    """require_if_match for a service given the header's value (None when absent)."""
     if header is None:
         raise PreconditionRequired(Text("http.if_match_required"))
     tags = _tags(header)

@@ -6,12 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import access
 from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
-from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import list_response
 from app.http.pagination import Page, PageParams, page_params
@@ -91,8 +90,7 @@ async def get_legal_review(
     response: Response,
 ) -> LegalReviewRead:
     """Read one legal review."""
-    review, agreement = await service.visible_review(session, review_id, principal=principal, today=today)
-    read = service.to_read(review, private=access.is_owner(principal, agreement.signatory_org_id))
+    read = await service.read_review(session, review_id, principal=principal, today=today)
     conditional_read(request, response, read)
     return read
 
@@ -108,8 +106,8 @@ async def update_legal_review(
     response: Response,
 ) -> LegalReviewRead:
     """Change a legal review, e.g. record its decision (If-Match required)."""
-    review, locked, siblings = await service.lock_review(session, review_id, principal=principal, today=today)
-    require_if_match(request, service.to_read(review, private=True))
-    read = await service.update_review(session, review, locked, siblings, body, principal=principal, today=today)
+    read = await service.change_review(
+        session, review_id, body, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )
     set_etag(response, read)
     return read

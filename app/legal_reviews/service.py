@@ -13,6 +13,7 @@ from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
+from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
 from app.legal_reviews import repository
@@ -102,12 +103,14 @@ async def create_review(
     return to_read(review, private=True)
 
 
-async def visible_review(
+async def read_review(
     session: AsyncSession, review_id: uuid.UUID, *, principal: Principal | None, today: date
-) -> tuple[LegalReview, AgreementRead]:
-    return await agreement_service.visible_child(
+) -> LegalReviewRead:
+    """The review as the caller may read it: its private fields only for the agreement's owners."""
+    review, agreement = await agreement_service.visible_child(
         session, repository.get, review_id, principal=principal, today=today, not_found=LegalReviewNotFound()
     )
+    return to_read(review, private=access.is_owner(principal, agreement.signatory_org_id))
 
 
 async def lock_review(
@@ -125,6 +128,21 @@ async def lock_review(
         refusal=REFUSAL,
         siblings=True,
     )
+
+
+async def change_review(
+    session: AsyncSession,
+    review_id: uuid.UUID,
+    data: LegalReviewUpdate,
+    *,
+    if_match: str | None,
+    principal: Principal,
+    today: date,
+) -> LegalReviewRead:
+    """PATCH: lock the review with its agreement, check If-Match against it as it stands, change it."""
+    review, locked, siblings = await lock_review(session, review_id, principal=principal, today=today)
+    check_if_match(if_match, to_read(review, private=True))
+    return await update_review(session, review, locked, siblings, data, principal=principal, today=today)
 
 
 async def update_review(

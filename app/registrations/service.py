@@ -13,6 +13,7 @@ from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
+from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
 from app.log import registry as log_registry
@@ -111,12 +112,14 @@ async def create_registration(
     return to_read(registration, private=True)
 
 
-async def visible_registration(
+async def read_registration(
     session: AsyncSession, registration_id: uuid.UUID, *, principal: Principal | None, today: date
-) -> tuple[Registration, AgreementRead]:
-    return await agreement_service.visible_child(
+) -> RegistrationRead:
+    """The registration as the caller may read it: its private fields only for the agreement's owners."""
+    registration, agreement = await agreement_service.visible_child(
         session, repository.get, registration_id, principal=principal, today=today, not_found=RegistrationNotFound()
     )
+    return to_read(registration, private=access.is_owner(principal, agreement.signatory_org_id))
 
 
 async def lock_registration(
@@ -133,6 +136,22 @@ async def lock_registration(
         refusal=REFUSAL,
         siblings=True,
     )
+
+
+async def change_registration(
+    session: AsyncSession,
+    registration_id: uuid.UUID,
+    data: RegistrationUpdate,
+    *,
+    if_match: str | None,
+    principal: Principal,
+    today: date,
+) -> RegistrationRead:
+    """PATCH: lock the registration with its agreement, check If-Match against it as it stands,
+    change it."""
+    registration, locked, siblings = await lock_registration(session, registration_id, principal=principal, today=today)
+    check_if_match(if_match, to_read(registration, private=True))
+    return await update_registration(session, registration, locked, siblings, data, principal=principal, today=today)
 
 
 async def update_registration(

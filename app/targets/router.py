@@ -10,7 +10,7 @@ from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
-from app.http.etag import conditional_read, require_if_match, set_etag
+from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
@@ -104,9 +104,9 @@ async def update_target(
     response: Response,
 ) -> TargetRead:
     """Change a target (If-Match required)."""
-    locked = await service.lock_target(session, target_id, principal=principal, today=today)
-    require_if_match(request, locked.current)
-    read = await service.update_target(session, locked, body, principal=principal, today=today)
+    read = await service.change_target(
+        session, target_id, body, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )
     set_etag(response, read)
     return read
 
@@ -118,6 +118,6 @@ async def delete_target(
     principal: CurrentPrincipal, target_id: TargetId, session: SessionDep, today: Today, request: Request
 ) -> None:
     """Delete a target that has no measurements yet (If-Match required)."""
-    locked = await service.lock_target(session, target_id, principal=principal, today=today)
-    require_if_match(request, locked.current)
-    await service.delete_target(session, locked, principal=principal, today=today)
+    await service.remove_target(
+        session, target_id, if_match=request.headers.get("if-match"), principal=principal, today=today
+    )

@@ -15,6 +15,7 @@ from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.auth.dependencies import Principal
 from app.errors import Conflict, FieldIssue, NotFound, RuleViolation, field_error
+from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
 from app.log import registry as log_registry
@@ -216,6 +217,30 @@ async def lock_target(
     )
     verified, measured = await repository.progress_of(session, target.id)
     return LockedTarget(target, locked, verified, measured, to_read(target, verified, locked.before, today))
+
+
+async def change_target(
+    session: AsyncSession,
+    target_id: uuid.UUID,
+    data: TargetUpdate,
+    *,
+    if_match: str | None,
+    principal: Principal,
+    today: date,
+) -> TargetRead:
+    """PATCH: lock the target with its agreement, check If-Match against it as it stands, change it."""
+    locked = await lock_target(session, target_id, principal=principal, today=today)
+    check_if_match(if_match, locked.current)
+    return await update_target(session, locked, data, principal=principal, today=today)
+
+
+async def remove_target(
+    session: AsyncSession, target_id: uuid.UUID, *, if_match: str | None, principal: Principal, today: date
+) -> None:
+    """DELETE: lock the target with its agreement, check If-Match against it as it stands, delete it."""
+    locked = await lock_target(session, target_id, principal=principal, today=today)
+    check_if_match(if_match, locked.current)
+    await delete_target(session, locked, principal=principal, today=today)
 
 
 async def update_target(

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.log.hashing import jsonable, rfc3339
+from app.agreements import access
+from app.canonical import jsonable, rfc3339
 from app.models import WebhookEvent
 
 EVENT_TYPES = (
@@ -49,9 +51,15 @@ class Audience(StrEnum):
     reviewers = "reviewers"
 
 
-# Fan-out in SQL: matching type patterns ("agreement.*", "*") and the subscriber's right to see.
-_FAN_OUT = text(
+# The event and its fan-out in one statement (every write pays for it): matching type patterns
+# ("agreement.*", "*") and the subscriber's right to see. The deliveries' foreign key is checked at
+# the end of the statement, when the event row is there.
+_EMIT = text(
     """
+    WITH event AS (
+        INSERT INTO webhook_events (id, type, agreement_id, payload, created_at)
+        VALUES (:event_id, :type, :agreement_id, :payload, :created_at)
+    )
     INSERT INTO webhook_deliveries (subscription_id, event_id, state, attempts, next_attempt_at, created_at)
     SELECT s.id, :event_id, 'pending', 0, now(), now()
       FROM webhook_subscriptions s
@@ -73,7 +81,7 @@ _FAN_OUT = text(
              OR (CAST(:audience AS text) = 'readers' AND a.signed_on IS NOT NULL)))
        )
     """
-)
+).bindparams(bindparam("payload", type_=JSONB))
 
 
 async def emit(
@@ -89,11 +97,16 @@ async def emit(
         agreement_id=agreement_id,
         payload={"type": event_type, "timestamp": rfc3339(datetime.now(UTC)), "data": jsonable(data)},
     )
-    session.add(event)
-    await session.flush()
     await session.execute(
-        _FAN_OUT,
-        {"event_id": event.id, "agreement_id": agreement_id, "type": event_type, "audience": audience.value},
+        _EMIT,
+        {
+            "event_id": event.id,
+            "agreement_id": agreement_id,
+            "type": event_type,
+            "payload": event.payload,
+            "created_at": event.created_at,
+            "audience": audience.value,
+        },
     )
     return event
 
@@ -103,39 +116,28 @@ def _status(document: dict[str, Any] | None) -> str | None:
     return None if value is None else str(value)
 
 
+# Kinds whose decisions are events of their own ("measurement.verified"); other updates of them
+# announce nothing.
+_DECISIONS: dict[str, tuple[str, ...]] = {"measurement": ("verified", "rejected"), "evidence": ("accepted", "rejected")}
+
+
+def _audience(resource_type: str, status: str | None) -> Audience:
+    """Everyone who may read the agreement when the child is public in this status (the one
+    table, access.PUBLIC_STATUSES), otherwise those inside it."""
+    return Audience.readers if access.is_public(resource_type, status) else Audience.insiders
+
+
 def event_for_log(resource_type: str, action: str, document: dict[str, Any] | None) -> tuple[str, Audience] | None:
     """The event a logged write stands for, if subscribers care about it."""
     status = _status(document)
-    if resource_type == "measurement":
+    if resource_type in _DECISIONS:
         if action == "create":
-            return "measurement.created", Audience.insiders
-        return (
-            (f"measurement.{status}", Audience.readers if status == "verified" else Audience.insiders)
-            if status
-            in (
-                "verified",
-                "rejected",
-            )
-            else None
-        )
-    if resource_type == "evidence":
-        if action == "create":
-            return "evidence.created", Audience.insiders
-        return (
-            (f"evidence.{status}", Audience.readers if status == "accepted" else Audience.insiders)
-            if status
-            in (
-                "accepted",
-                "rejected",
-            )
-            else None
-        )
+            return f"{resource_type}.created", Audience.insiders
+        if status in _DECISIONS[resource_type]:
+            return f"{resource_type}.{status}", _audience(resource_type, status)
+        return None
     if resource_type == "activity":
-        public = status in ("confirmed", "held")
-        return (
-            f"activity.{'created' if action == 'create' else 'updated'}",
-            Audience.readers if public else Audience.insiders,
-        )
+        return f"activity.{'created' if action == 'create' else 'updated'}", _audience(resource_type, status)
     if resource_type in ("agreement", "legal_review", "registration", "target"):
         if action == "create":
             return f"{resource_type}.created", Audience.readers

@@ -15,13 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import today
-from app.errors import PROBLEM_MEDIA_TYPE
 from app.models import Organization, OrganizationKind, Role
 from app.models.organizations import PLATFORM_ORG_ID
 from tests.conftest import MakeKey, MakeOrg, bearer
+from tests.problems import assert_problem as assert_problem  # every folder's one check
 
 AGREEMENTS = "/v1/agreements"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 
 # The day most tests live on: "today" is pinned so date-derived status is deterministic.
 TODAY = date(2025, 6, 15)
@@ -188,21 +187,6 @@ async def walk(
         assert page["items"], "a page announcing more must not be empty"
         assert 'rel="next"' in response.headers["link"]
     raise AssertionError("pagination never ended")
-
-
-def assert_problem(response: httpx2.Response, status: int, *, loc: list[str | int] | None = None) -> dict[str, Any]:
-    """An RFC 9457 problem of this status (naming this field when `loc` is given); returns its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == PROBLEM_MEDIA_TYPE
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_KEYS, body
-    assert body["status"] == status
-    assert body["type"].startswith("/problems/")
-    if status == 401:
-        assert response.headers["www-authenticate"].lower().startswith("bearer")
-    if loc is not None:
-        assert loc in [error["loc"] for error in body["errors"]], body
-    return body
 
 
 async def scalar(session: AsyncSession, sql: str, **params: Any) -> Any:

@@ -347,6 +347,24 @@ async def test_patch_refuses_what_cannot_be_true(
     assert await read_agreement(client, created["id"], editor) == created
 
 
+async def test_patch_rechecks_the_kinds_of_organizations_it_already_names(
+    client: httpx2.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    # The kinds are read with the lock, not looked up again: a signatory that has since become
+    # a university is still refused by a change that does not touch the participants.
+    editor = world.headers("editor")
+    participants = [str(world.participant.id)]
+    created = await create_agreement(client, editor, world.signatory.id, participant_org_ids=participants)
+    org_url = f"/v1/organizations/{world.signatory.id}"
+    becomes = {"kind": "university", "inegi_code": None}
+    changed = await patch_current(client, org_url, world.headers("admin"), becomes)
+    assert changed.status_code == 200, changed.text
+    before = await snapshot(session)
+    response = await patch_current(client, url_of(created), editor, {"summary": "Cooperación cultural"})
+    assert_problem(response, 422, loc=["body", "signatory_org_id"])
+    assert await snapshot(session) == before
+
+
 async def test_patch_changes_only_what_it_names_and_null_clears(client: httpx2.AsyncClient, world: World) -> None:
     editor = world.headers("editor")
     created = await create_agreement(

@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import PROBLEM_MEDIA_TYPE
 from app.models import Organization, OrganizationKind, Role
 from app.models.organizations import PLATFORM_ORG_ID
 from tests.conftest import MakeKey, MakeOrg, bearer
+from tests.problems import assert_problem
 
 ORGS = "/v1/organizations"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 READ_FIELDS = {
     "id",
     "organization_id",
@@ -32,28 +31,6 @@ READ_FIELDS = {
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def assert_problem(
-    response: httpx2.Response, status: int, *, slug: str | None = None, loc: list[str | int] | None = None
-) -> dict[str, Any]:
-    """An RFC 9457 problem of this status (and kind, and naming this field); returns its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == PROBLEM_MEDIA_TYPE
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_KEYS, body
-    assert body["status"] == status
-    assert body["type"].startswith("/problems/")
-    if slug is not None:
-        assert body["type"] == f"/problems/{slug}"
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    if loc is not None:
-        assert loc in [error["loc"] for error in body["errors"]], body
-    return body
 
 
 def keys_url(org_id: uuid.UUID | str) -> str:

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import app.http.csv
 from app.models import Organization, OrganizationKind
 from tests.conftest import MakeOrg
-from tests.http.test_problems import assert_problem, count_rows, snapshot
+from tests.http.test_problems import count_rows, snapshot
+from tests.problems import assert_problem
 
 PATH = "/v1/organizations"
 

@@ -20,7 +20,8 @@ from app.main import create_app
 from app.models import Role
 from tests.conftest import MakeKey, bearer
 from tests.conftest import test_settings as settings_with
-from tests.http.test_problems import assert_problem, count_rows, new_org_body, snapshot
+from tests.http.test_problems import count_rows, new_org_body, snapshot
+from tests.problems import assert_problem
 
 PATH = "/v1/organizations"
 

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.errors import PROBLEM_MEDIA_TYPE
 from app.main import create_app
 from tests.conftest import test_settings as settings_with
+from tests.problems import PROBLEM_KEYS, assert_problem
 
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 SMALL_LIMIT = 2048
 
 _COUNTS = {
@@ -24,22 +24,6 @@ _COUNTS = {
     "log_entries": text("SELECT count(*) FROM log_entries"),
     "idempotency_keys": text("SELECT count(*) FROM idempotency_keys"),
 }
-
-
-def assert_problem(response: httpx2.Response, status: int, slug: str) -> dict[str, Any]:
-    """The response is an application/problem+json document of this status and kind; returns it."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == PROBLEM_MEDIA_TYPE
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_KEYS, body
-    assert body["type"] == f"/problems/{slug}"
-    assert body["status"] == status
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    return body
 
 
 async def count_rows(session: AsyncSession, table: str) -> int:

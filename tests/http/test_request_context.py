@@ -18,7 +18,7 @@ from app.models.organizations import PLATFORM_ORG_ID
 from app.observability import JsonFormatter
 from tests.conftest import MakeKey, MakeOrg, bearer
 from tests.conftest import test_settings as settings_with
-from tests.http.test_problems import assert_problem
+from tests.problems import assert_problem
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "request_id", "organization")

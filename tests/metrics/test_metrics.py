@@ -20,7 +20,7 @@ from app.models import Role
 from app.models.organizations import PLATFORM_ORG_ID
 from tests.conftest import MakeKey, MakeOrg, bearer
 from tests.conftest import test_settings as settings_with
-from tests.http.test_problems import assert_problem
+from tests.problems import assert_problem
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
