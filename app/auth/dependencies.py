@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import repository
 from app.auth.secrets import matches, parse_prefix
-from app.db import sessionmaker_of
+from app.db import sessionmaker_of, unit_of_work
 from app.errors import Forbidden, Unauthorized
 from app.i18n import Text
 from app.models import OrganizationKind, Role
@@ -54,7 +54,8 @@ async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> 
     if scheme.lower() != "bearer" or not secret:
         raise Unauthorized(Text("auth.bearer_format"))
     prefix = parse_prefix(secret)
-    async with maker() as session:
+    # Its own unit of work (app.db commits it), never the request's: see the docstring.
+    async with unit_of_work(maker) as session:
         found = None if prefix is None else await repository.key_with_org(session, prefix)
         if found is None or not matches(secret, found[0].secret_hash):
             raise Unauthorized(Text("auth.key_not_valid"))
@@ -66,7 +67,6 @@ async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> 
             raise Unauthorized(Text("auth.key_expired"))
         if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
             await repository.touch(session, key, now)
-            await session.commit()
     return Principal(key_id=key.id, org_id=org.id, org_kind=OrganizationKind(org.kind), role=Role(key.role))
 
 
