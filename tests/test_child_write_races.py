@@ -21,9 +21,9 @@ from app.models import Role
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from tests import conftest
-from tests.agreements.factories import AGREEMENTS, TODAY, assert_problem, create_agreement, get_ok, iso, pin_today
 from tests.conftest import bearer
 from tests.db import drop_database
+from tests.factories import AGREEMENTS, TODAY, assert_problem, create_agreement, get_ok, iso, pin_today
 from tests.targets.factories import SIGNED_ON, pdf, target_body
 
 pytestmark = pytest.mark.slow

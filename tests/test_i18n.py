@@ -19,10 +19,10 @@ from app.compliance.rules import RULES
 from app.errors import AppError
 from app.i18n import LANGUAGES, Text, catalogue, negotiate
 from app.main import create_app
-from tests.agreements.factories import TODAY, World, assert_problem, make_world, pin_today
 from tests.compliance.factories import Registry
 from tests.conftest import MakeKey, MakeOrg
 from tests.conftest import test_settings as settings_with
+from tests.factories import TODAY, World, assert_problem, make_world, pin_today
 
 APP_DIR = Path(app.__file__).parent
 EN = {"Accept-Language": "en-US,en;q=0.9"}

@@ -25,7 +25,9 @@ from app.models import Role
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from tests import conftest
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg, bearer
+from tests.db import drop_database
+from tests.factories import (
     AGREEMENTS,
     TODAY,
     World,
@@ -41,8 +43,6 @@ from tests.agreements.factories import (
     scalar,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg, bearer
-from tests.db import drop_database
 from tests.targets.factories import (
     TARGETS,
     create_target,

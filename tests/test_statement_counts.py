@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.agreements.factories import AGREEMENTS, TODAY, World, get_ok, iso, make_world, pin_today
 from tests.conftest import MakeKey, MakeOrg
+from tests.factories import AGREEMENTS, TODAY, World, get_ok, iso, make_world, pin_today
 from tests.targets.factories import make_agreement, pdf, target_body
 
 # Ceilings per endpoint: the counts after the consolidation (before it, in parentheses). Every

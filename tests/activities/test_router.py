@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import OrganizationKind, Role
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg, bearer
+from tests.factories import (
     AGREEMENTS,
     TODAY,
     World,
@@ -28,7 +29,6 @@ from tests.agreements.factories import (
     pin_today,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg, bearer
 from tests.targets.factories import create_target, log_tail, make_agreement, upload_evidence
 
 ACTIVITIES = "/v1/activities"

@@ -14,8 +14,8 @@ from app.agreements.schemas import AgreementRead, AgreementSort
 from app.http.etag import etag_of
 from app.http.pagination import Page, PageParams
 from app.models import Agreement, AgreementParticipant
-from tests.agreements.factories import ACTORS, AGREEMENTS, TODAY, World, make_world, pin_today
 from tests.conftest import MakeKey, MakeOrg
+from tests.factories import ACTORS, AGREEMENTS, TODAY, World, make_world, pin_today
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from fastapi import FastAPI
 import app.http.csv
 from app.agreements.router import CSV_COLUMNS
 from app.models import Organization, OrganizationKind
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.factories import (
     AGREEMENTS,
     TODAY,
     World,
@@ -28,7 +29,6 @@ from tests.agreements.factories import (
     pin_today,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg
 
 SORTS = ("-updated_at", "updated_at", "signed_on", "-signed_on", "title")
 

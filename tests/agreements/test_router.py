@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import OrganizationKind, Role
 from app.models.organizations import PLATFORM_ORG_ID
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg, bearer
+from tests.factories import (
     ACTORS,
     AGREEMENTS,
     TODAY,
@@ -34,7 +35,6 @@ from tests.agreements.factories import (
     snapshot,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg, bearer
 
 
 @pytest.fixture(autouse=True)

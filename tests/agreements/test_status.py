@@ -7,7 +7,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.factories import (
     AGREEMENTS,
     TODAY,
     World,
@@ -25,7 +26,6 @@ from tests.agreements.factories import (
     read_agreement,
     snapshot,
 )
-from tests.conftest import MakeKey, MakeOrg
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,8 @@ from icalendar import Calendar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.factories import AGREEMENTS, TODAY, World, assert_problem, make_world, patch_current, pin_today
 from tests.conftest import MakeKey, MakeOrg
+from tests.factories import AGREEMENTS, TODAY, World, assert_problem, make_world, patch_current, pin_today
 from tests.targets.factories import SIGNED_ON, create_target, make_agreement
 
 ORGANIZATIONS = "/v1/organizations"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 from fastapi import FastAPI
 
-from tests.agreements.factories import AGREEMENTS, TODAY, World, counterpart, pin_today
+from tests.factories import AGREEMENTS, TODAY, World, counterpart, pin_today
 
 COMPLIANCE = "/v1/compliance"
 FINDINGS = f"{COMPLIANCE}/findings"

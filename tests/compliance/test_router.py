@@ -14,9 +14,9 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 
-from tests.agreements.factories import TODAY, World, assert_problem, counterpart, make_world, pin_today, walk
 from tests.compliance.factories import COMPLIANCE, FINDINGS, LEGAL_BASIS, RULE_CODES, SIGNED, Registry
 from tests.conftest import MakeKey, MakeOrg
+from tests.factories import TODAY, World, assert_problem, counterpart, make_world, pin_today, walk
 
 CSV_COLUMNS = [
     "rule",

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
 from app.models import OrganizationKind, Role
-from tests.agreements.factories import TODAY, World, counterpart, make_world, pin_today
 from tests.compliance.factories import LEGAL_BASIS, LONG_AGO, RULE_CODES, SIGNED, Registry, finding_rules, only
 from tests.conftest import MakeKey, MakeOrg, bearer
 from tests.conftest import test_settings as settings_with
+from tests.factories import TODAY, World, counterpart, make_world, pin_today
 
 
 @pytest.fixture

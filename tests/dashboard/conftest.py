@@ -1,12 +1,12 @@
-"""Fixtures for the dashboard tests: the cast of tests.agreements.factories and the known data set."""
+"""Fixtures for the dashboard tests: the cast of tests.factories and the known data set."""
 
 import httpx2
 import pytest
 from fastapi import FastAPI
 
-from tests.agreements.factories import World, make_world, pin_today
 from tests.conftest import MakeKey, MakeOrg
 from tests.dashboard.dataset import TODAY, Dataset, build
+from tests.factories import World, make_world, pin_today
 
 
 @pytest.fixture

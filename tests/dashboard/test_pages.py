@@ -12,8 +12,8 @@ import httpx2
 import pytest
 
 from app.dashboard.i18n import Locale
-from tests.agreements.factories import World
 from tests.dashboard.dataset import TODAY, Dataset, counterpart
+from tests.factories import World
 
 NBSP = "\u00a0"
 LONG_DATE_ES = "1 de marzo de 2026"  # TODAY, as es_MX writes it

@@ -13,8 +13,8 @@ import pytest
 
 from app.badges.render import badge_svg, tone_of
 from app.dashboard.i18n import Locale
-from tests.agreements.factories import World
 from tests.dashboard.dataset import TODAY, Dataset
+from tests.factories import World
 
 
 def text_of(fragment: str) -> str:

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.agreements.factories import AGREEMENTS, World, assert_problem, patch_current
 from tests.dashboard.dataset import EXPECTED, TODAY, Dataset, build
+from tests.factories import AGREEMENTS, World, assert_problem, patch_current
 
 SUMMARY = "/v1/dashboard/summary"
 MILESTONE_STATUSES = ("scheduled", "met", "partially_met", "not_met")

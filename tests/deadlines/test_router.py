@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
 from tests import conftest
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.factories import (
     AGREEMENTS,
     TODAY,
     World,
@@ -25,7 +26,6 @@ from tests.agreements.factories import (
     pin_today,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg
 from tests.targets.factories import SIGNED_ON, create_target, make_agreement
 
 DEADLINES = "/v1/deadlines"

@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Message
 
 from app.main import create_app
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.conftest import test_settings as settings_with
+from tests.factories import (
     ACTORS,
     AGREEMENTS,
     TODAY,
@@ -44,8 +46,6 @@ from tests.agreements.factories import (
     pin_today,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg
-from tests.conftest import test_settings as settings_with
 
 # --- files, judged by their bytes --------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
-from tests.agreements.factories import World, agreement_body, make_world
 from tests.conftest import MakeKey, MakeOrg
 from tests.conftest import test_settings as settings_with
+from tests.factories import World, agreement_body, make_world
 
 PORTAL = "https://portal.guadalajara.gob.mx"
 STRANGER = "https://elsewhere.example"

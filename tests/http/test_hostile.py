@@ -19,9 +19,9 @@ from starlette.types import Message, Receive, Scope, Send
 from app.http.middleware import BodyGuardMiddleware
 from app.main import create_app
 from app.models import Role
-from tests.agreements.factories import TODAY, World, count, create_agreement, iso, make_world, pin_today
 from tests.conftest import MakeKey, MakeOrg, bearer
 from tests.conftest import test_settings as settings_with
+from tests.factories import TODAY, World, count, create_agreement, iso, make_world, pin_today
 from tests.http.test_problems import count_rows, new_org_body
 
 ORGS = "/v1/organizations"

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.main import create_app
 from tests import conftest
-from tests.agreements.factories import World, make_world
 from tests.conftest import MakeKey, MakeOrg
+from tests.factories import World, make_world
 from tests.targets.factories import make_agreement, upload_evidence
 
 PUBLIC = "https://pacta.example.org"

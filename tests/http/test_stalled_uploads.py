@@ -27,9 +27,9 @@ from app.models import Role
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from tests import conftest
-from tests.agreements.factories import agreement_body, iso
 from tests.conftest import bearer
 from tests.db import drop_database
+from tests.factories import agreement_body, iso
 
 pytestmark = pytest.mark.slow
 

@@ -29,9 +29,9 @@ from app.log.merkle import root_from_inclusion, verify_consistency
 from app.main import create_app
 from app.models import Organization
 from app.models.organizations import PLATFORM_ORG_ID
-from tests.agreements.factories import assert_problem
 from tests.conftest import LOG_SIGNING_SEED, MakeKey, MakeOrg, bearer
 from tests.conftest import test_settings as settings_with
+from tests.factories import assert_problem
 
 LOG = "/v1/log"
 SEVEN = ("index", "at", "actor_org_id", "action", "resource_type", "resource_id", "resource_sha256")

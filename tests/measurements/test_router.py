@@ -10,7 +10,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.factories import (
     ACTORS,
     AGREEMENTS,
     TODAY,
@@ -23,7 +24,6 @@ from tests.agreements.factories import (
     pin_today,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg
 from tests.targets.factories import (
     MEASUREMENTS,
     create_target,

@@ -11,7 +11,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.factories import (
     ACTORS,
     AGREEMENTS,
     TODAY,
@@ -30,7 +31,6 @@ from tests.agreements.factories import (
     snapshot,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg
 
 REGISTRATIONS = "/v1/registrations"
 

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
 from app.storage import CHUNK, DigestMismatch, EvidenceStorage, TooLarge, content_key
-from tests.agreements.factories import TODAY, assert_problem, create_agreement, iso, make_world, pin_today
 from tests.conftest import MakeKey, MakeOrg
 from tests.conftest import test_settings as settings_with
+from tests.factories import TODAY, assert_problem, create_agreement, iso, make_world, pin_today
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
 PREFIX = "pacta"

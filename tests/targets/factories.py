@@ -1,6 +1,6 @@
 """Shared helpers for the target and measurement tests.
 
-Everything goes through the API on real PostgreSQL, with the cast of `tests.agreements.factories`
+Everything goes through the API on real PostgreSQL, with the cast of `tests.factories`
 (one key per role, "today" pinned). The agreement lives from `SIGNED_ON`, so its milestones fall
 due on 2025-07-15 (6 months), 2026-01-15 (12) and 2027-01-15 (24).
 """
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.factories import AGREEMENTS, World, count, create_agreement, pin_today
+from tests.factories import AGREEMENTS, World, count, create_agreement, pin_today
 
 TARGETS = "/v1/targets"
 MEASUREMENTS = "/v1/measurements"

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tests.agreements.factories import (
+from tests.conftest import MakeKey, MakeOrg
+from tests.factories import (
     ACTORS,
     AGREEMENTS,
     TODAY,
@@ -27,7 +28,6 @@ from tests.agreements.factories import (
     pin_today,
     walk,
 )
-from tests.conftest import MakeKey, MakeOrg
 from tests.targets.factories import (
     DUE_6,
     DUE_12,

@@ -41,8 +41,8 @@ from app.organizations.schemas import OrganizationCreate
 from app.webhooks import events, notices, repository, worker
 from app.webhooks.service import new_secret
 from tests import conftest
-from tests.agreements.factories import AGREEMENTS, create_agreement
 from tests.db import drop_database, plain, server_url, with_database
+from tests.factories import AGREEMENTS, create_agreement
 from tests.targets.factories import create_target, decide, report, review_evidence, upload_evidence
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from standardwebhooks import Webhook
 
 from app.main import create_app
 from tests import conftest
-from tests.agreements.factories import World, assert_problem, count, get_ok, make_world, patch_current
 from tests.conftest import MakeKey, MakeOrg
+from tests.factories import World, assert_problem, count, get_ok, make_world, patch_current
 
 WEBHOOKS = "/v1/webhooks"
 # A public address, written as a literal so no DNS is needed (nothing is sent while subscribing).

@@ -1,4 +1,4 @@
-"""Shared helpers for the agreement, legal review and registration tests.
+"""Shared test factories: the cast of organizations and keys, agreements, reviews and registrations.
 
 Everything goes through the API (or the real services behind it) on real PostgreSQL: the cast of
 organizations and keys in `World` covers every role that API.md names.
