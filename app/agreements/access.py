@@ -18,6 +18,11 @@ PUBLIC_STATUSES: dict[str, frozenset[str]] = {
 }
 
 
+# Besides admins, who reviews an agreement (legal reviews, compliance findings): its signatory's
+# editors and legal reviewers.
+REVIEWER_ROLES = frozenset({Role.editor, Role.legal_reviewer})
+
+
 def is_public(resource_type: str, status: object) -> bool:
     """Whether a child of this kind in this status is read by all its agreement's readers."""
     public = PUBLIC_STATUSES.get(resource_type)
@@ -57,9 +62,7 @@ def can_edit(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
 
 
 def can_review(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
-    return principal.is_admin or (
-        principal.role in (Role.editor, Role.legal_reviewer) and principal.org_id == signatory_org_id
-    )
+    return principal.is_admin or (principal.role in REVIEWER_ROLES and principal.org_id == signatory_org_id)
 
 
 def is_participant(principal: Principal | None, participant_org_ids: list[uuid.UUID]) -> bool:

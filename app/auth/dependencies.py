@@ -23,6 +23,10 @@ _bearer = HTTPBearer(
 )
 
 
+# The roles that read every organization's agreements, public or not.
+READS_EVERYTHING = frozenset({Role.admin, Role.auditor})
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """An authenticated caller: one API key of one organization."""
@@ -38,7 +42,7 @@ class Principal:
 
     @property
     def reads_everything(self) -> bool:
-        return self.role in (Role.admin, Role.auditor)
+        return self.role in READS_EVERYTHING
 
 
 async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> Principal:

@@ -8,6 +8,7 @@ import pycountry
 from sqlalchemy import literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
 from app.auth.dependencies import Principal
 from app.compliance import repository
 from app.compliance.rules import BY_CODE, RULES, Severity
@@ -16,7 +17,6 @@ from app.config import Settings
 from app.errors import Forbidden
 from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
 from app.i18n import Text
-from app.models import Role
 
 FINDINGS_SORT = SortKey(
     "findings",
@@ -49,7 +49,7 @@ def scope_for(
     """Auditors and admins see every finding; an editor or legal reviewer its organization's."""
     if principal.reads_everything:
         only = None
-    elif principal.role in (Role.editor, Role.legal_reviewer):
+    elif principal.role in access.REVIEWER_ROLES:
         only = principal.org_id
     else:
         raise Forbidden(Text("compliance.forbidden"))
