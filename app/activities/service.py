@@ -14,7 +14,6 @@ from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.errors import Conflict, Forbidden, Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.etag import check_if_match
@@ -25,6 +24,7 @@ from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.models import Activity
 from app.models.agenda import ActivityStatus
+from app.principal import Principal
 from app.targets import repository as target_repository
 
 RESOURCE = "activity"

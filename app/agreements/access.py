@@ -3,10 +3,10 @@
 import uuid
 
 from app.agreements.repository import Viewer
-from app.auth.dependencies import Principal
 from app.models import Role
 from app.models.agenda import ActivityStatus
 from app.models.results import EvidenceStatus, MeasurementStatus
+from app.principal import Principal
 
 # The one table of which statuses make a child public. Before one of them, a child is read only
 # by its agreement's own people (`sees_unreviewed`); from it on, by whoever may read the

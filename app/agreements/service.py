@@ -15,7 +15,6 @@ from app.agreements import access, repository
 from app.agreements.errors import AgreementNotDeletable, AgreementNotFound, DuplicateExternalRef
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
-from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, encode_cursor
@@ -25,6 +24,7 @@ from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.models import Agreement, AgreementParticipant, LogEntry, OrganizationKind
 from app.models.agreements import AgreementStatus
+from app.principal import Principal
 from app.registrations import repository as registration_repository
 from app.webhooks import events
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
-from app.auth.dependencies import Principal
 from app.calendars import repository
 from app.deadlines import repository as deadline_repository
 from app.deadlines import service as deadline_service
@@ -22,6 +21,7 @@ from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import CalendarToken, Organization, Role
+from app.principal import Principal
 
 RESOURCE = "calendar_token"
 log_registry.register_table(RESOURCE, CalendarToken)

@@ -9,7 +9,6 @@ from sqlalchemy import literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
-from app.auth.dependencies import Principal
 from app.compliance import repository
 from app.compliance.rules import BY_CODE, RULES, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary, SummaryGroup
@@ -17,6 +16,7 @@ from app.config import Settings
 from app.errors import Forbidden
 from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
 from app.i18n import Text
+from app.principal import Principal
 
 FINDINGS_SORT = SortKey(
     "findings",

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
 from app.deadlines import repository
 from app.deadlines.schemas import Deadline
 from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
 from app.i18n import Text
+from app.principal import Principal
 
 SORT = SortKey(
     "deadlines",

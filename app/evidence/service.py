@@ -12,7 +12,6 @@ from app import catalogs
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.db import release_connection
 from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from app.evidence import repository
@@ -25,6 +24,7 @@ from app.log import repository as log_repository
 from app.log import service as log_service
 from app.models import EvidenceDocument
 from app.models.results import DocumentType, EvidenceStatus
+from app.principal import Principal
 from app.storage import CHUNK, EvidenceStorage, StoredObject, TooLarge
 from app.storage.sniff import SNIFF_BYTES, media_type_of
 from app.targets import repository as target_repository

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.etag import check_if_match
@@ -22,6 +21,7 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import LegalReview
 from app.models.agreements import LegalStage, ReviewKind, ReviewOutcome
+from app.principal import Principal
 
 RESOURCE = "legal_review"
 log_registry.register_table(RESOURCE, LegalReview)

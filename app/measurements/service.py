@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.errors import Conflict, FieldIssue, Forbidden, NotFound, RuleViolation
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
@@ -23,6 +22,7 @@ from app.measurements import repository
 from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification, VerificationDecision
 from app.models import Measurement, MeasurementEvidence, Target
 from app.models.results import EvidenceStatus, Measure, MeasurementStatus
+from app.principal import Principal
 from app.targets import service as target_service
 
 RESOURCE = "measurement"

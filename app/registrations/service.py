@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.errors import Issues, NotFound, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.etag import check_if_match
@@ -20,6 +19,7 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Agreement, Registration
 from app.models.agreements import RegistrationState, Registry
+from app.principal import Principal
 from app.registrations import repository
 from app.registrations.schemas import RegistrationCreate, RegistrationRead, RegistrationUpdate
 

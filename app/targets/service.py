@@ -13,7 +13,6 @@ from app import catalogs
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.errors import Conflict, FieldIssue, NotFound, RuleViolation, field_error
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
@@ -22,6 +21,7 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Target
 from app.models.results import Measure
+from app.principal import Principal
 from app.targets import repository
 from app.targets.progress import Verified, evaluate
 from app.targets.schemas import Baseline, TargetCreate, TargetRead, TargetUpdate

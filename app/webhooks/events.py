@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
 from app.agreements.repository import condition_sql, takes_part, visible_to_org
-from app.auth.dependencies import READS_EVERYTHING
 from app.canonical import jsonable, rfc3339
 from app.models import Role, WebhookEvent
+from app.principal import READS_EVERYTHING
 
 EVENT_TYPES = (
     "agreement.created",

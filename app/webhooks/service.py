@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, field_error
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -14,6 +13,7 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import WebhookSubscription
 from app.models.webhooks import SubscriptionStatus
+from app.principal import Principal
 from app.webhooks import events, repository
 from app.webhooks.schemas import DeliveryAttempt, WebhookCreate, WebhookRead, WebhookUpdate
 from app.webhooks.ssrf import UnsafeURL, check_url
