@@ -13,6 +13,7 @@ from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.calendars import repository
+from app.calendars.errors import FeedNotFound
 from app.deadlines import repository as deadline_repository
 from app.deadlines import service as deadline_service
 from app.errors import Forbidden, NotFound
@@ -30,11 +31,6 @@ PRODID = "-//Pacta//Agreements registry//ES"
 PAST = timedelta(days=366)
 AHEAD = timedelta(days=3 * 366)
 ACTIVITY_STATUS = {"planned": "TENTATIVE", "confirmed": "CONFIRMED", "held": "CONFIRMED", "cancelled": "CANCELLED"}
-
-
-class FeedNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("calendars.feed_not_found"))
 
 
 def _hash(token: str) -> str:

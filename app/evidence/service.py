@@ -13,8 +13,9 @@ from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
 from app.db import release_connection
-from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
+from app.errors import Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from app.evidence import repository
+from app.evidence.errors import AlreadyReviewed, DuplicateEvidence, EvidenceNotFound
 from app.evidence.multipart import StreamedForm
 from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview, Provenance
 from app.http.pagination import PageParams, make_page
@@ -32,19 +33,6 @@ from app.types import Day
 
 RESOURCE = "evidence"
 log_registry.register_table(RESOURCE, EvidenceDocument)
-
-
-class EvidenceNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("evidence.not_found"))
-
-
-class DuplicateEvidence(Conflict):
-    slug = "duplicate-evidence"
-
-
-class AlreadyReviewed(Conflict):
-    slug = "evidence-already-reviewed"
 
 
 class UploadForm(BaseModel):

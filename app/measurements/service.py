@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.errors import Conflict, FieldIssue, Forbidden, NotFound, RuleViolation
+from app.errors import FieldIssue, Forbidden, NotFound, RuleViolation
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -19,26 +19,15 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.measurements import repository
+from app.measurements.errors import AlreadyDecided, MeasurementNotFound, NoEvidence
 from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification, VerificationDecision
 from app.models import Measurement, MeasurementEvidence, Target
 from app.models.results import EvidenceStatus, Measure, MeasurementStatus
 from app.principal import Principal
 from app.targets import service as target_service
+from app.targets.errors import TargetNotFound
 
 RESOURCE = "measurement"
-
-
-class MeasurementNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("measurements.not_found"))
-
-
-class AlreadyDecided(Conflict):
-    slug = "measurement-already-decided"
-
-
-class NoEvidence(Conflict):
-    slug = "measurement-without-evidence"
 
 
 def document_of(measurement: Measurement, evidence_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -66,7 +55,7 @@ async def report_measurement(
         target_id,
         principal=principal,
         today=today,
-        not_found=target_service.TargetNotFound(),
+        not_found=TargetNotFound(),
         may=None,
         child_too=False,
     )

@@ -13,7 +13,7 @@ from app import catalogs
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.errors import Conflict, FieldIssue, NotFound, RuleViolation, field_error
+from app.errors import FieldIssue, NotFound, RuleViolation, field_error
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -23,6 +23,7 @@ from app.models import Target
 from app.models.results import Measure
 from app.principal import Principal
 from app.targets import repository
+from app.targets.errors import TargetInUse, TargetNotFound
 from app.targets.progress import Verified, evaluate
 from app.targets.schemas import Baseline, TargetCreate, TargetRead, TargetUpdate
 
@@ -30,15 +31,6 @@ RESOURCE = "target"
 log_registry.register_table(RESOURCE, Target)
 DEFAULT_MONTHS = (6, 12, 24)
 REFUSAL = Text("targets.change_forbidden")
-
-
-class TargetNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("targets.not_found"))
-
-
-class TargetInUse(Conflict):
-    slug = "target-in-use"
 
 
 def _decimal(value: float | None) -> Decimal | None:

@@ -15,16 +15,12 @@ from app.models import WebhookSubscription
 from app.models.webhooks import SubscriptionStatus
 from app.principal import Principal
 from app.webhooks import events, repository
+from app.webhooks.errors import WebhookNotFound
 from app.webhooks.schemas import DeliveryAttempt, WebhookCreate, WebhookRead, WebhookUpdate
 from app.webhooks.ssrf import UnsafeURL, check_url
 
 RESOURCE = "webhook"
 log_registry.register_table(RESOURCE, WebhookSubscription)
-
-
-class WebhookNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("webhooks.not_found"))
 
 
 def new_secret() -> str:
