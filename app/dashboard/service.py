@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import pycountry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import catalogs
@@ -59,11 +58,6 @@ def check_filters(state: str | None, signatory_org_id: uuid.UUID | None) -> Filt
     return Filters(state=state, signatory_org_id=signatory_org_id)
 
 
-def state_name(code: str | None) -> str | None:
-    found = None if code is None else pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
-    return code if found is None else str(found.name)
-
-
 def _counts(rows: list[tuple[str, str | None, int]], facet: str) -> dict[str | None, int]:
     return {key: n for name, key, n in rows if name == facet}
 
@@ -94,7 +88,7 @@ async def summary(session: AsyncSession, filters: Filters, *, today: date) -> Da
             str(k): n for k, n in sorted(countries.items(), key=lambda kv: (-kv[1], kv[0] or "")) if k is not None
         },
         by_state=[
-            StateCount(state=k, name=state_name(k), agreements=n)
+            StateCount(state=k, name=catalogs.subdivision_name(k), agreements=n)
             for k, n in sorted(states.items(), key=lambda kv: (-kv[1], kv[0] or "~"))
         ],
         key_indicators=[
@@ -150,7 +144,7 @@ async def overview(session: AsyncSession, filters: Filters, *, today: date, limi
             signed_on=r["signed_on"],
             status=r["status"],
             state=r["state"],
-            state_name=state_name(r["state"]),
+            state_name=catalogs.subdivision_name(r["state"]),
             signatory_name=r["signatory_name"],
             signatory_org_id=r["signatory_org_id"],
         )
@@ -225,7 +219,7 @@ async def agreement_page(session: AsyncSession, agreement_id: uuid.UUID, *, toda
     return AgreementPage(
         agreement=agreement,
         signatory=signatory,
-        state_name=state_name(None if signatory is None else signatory.subdivision),
+        state_name=catalogs.subdivision_name(None if signatory is None else signatory.subdivision),
         targets=[TargetProgress(target=t, evidence=[d for d in documents if t.id in d.target_ids]) for t in reads],
         documents=[d for d in documents if not d.target_ids & known],
         tree_size=await log_repository.size(session),
@@ -304,7 +298,7 @@ async def organization_page(
     rows = await repository.milestone_counts(session, filters, today)
     return OrganizationPage(
         organization=found,
-        state_name=state_name(found.subdivision),
+        state_name=catalogs.subdivision_name(found.subdivision),
         overview=figures,
         tally=_tally_rows(rows),
     )

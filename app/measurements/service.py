@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.errors import FieldIssue, Forbidden, NotFound, RuleViolation
+from app.errors import Forbidden, Issues, NotFound
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -62,23 +62,18 @@ async def report_measurement(
     agreement = locked.before
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         raise Forbidden(Text("measurements.report_forbidden"))
-    issues: list[FieldIssue] = []
-
-    def add(loc: Sequence[str | int], msg: Text) -> None:
-        issues.append(FieldIssue(loc=["body", *loc], msg=msg))
-
+    issues = Issues()
     if data.as_of > today:
-        add(["as_of"], Text("validation.not_future", field="as_of"))
+        issues.add(["as_of"], Text("validation.not_future", field="as_of"))
     qualitative = target.measure == Measure.qualitative
     if not qualitative and data.value is None:
-        add(["value"], Text("measurements.needs_value", measure=target.measure))
+        issues.add(["value"], Text("measurements.needs_value", measure=target.measure))
     evidence = list(dict.fromkeys(data.evidence_ids))
     found = await evidence_repository.of_agreement(session, agreement.id, evidence)
     for i, evidence_id in enumerate(data.evidence_ids):
         if evidence_id not in found:
-            add(["evidence_ids", i], Text("common.no_evidence_on_agreement"))
-    if issues:
-        raise RuleViolation(errors=issues)
+            issues.add(["evidence_ids", i], Text("common.no_evidence_on_agreement"))
+    issues.raise_if_any()
     measurement = Measurement(
         target_id=target.id,
         agreement_id=agreement.id,
