@@ -178,6 +178,7 @@ async def dashboard_organization_page(
         locale,
         **figures_context(found.overview, t),
         view=found,
+        progress_width=progress_width,
         home=link("/dashboard", t.lang),
         switch=link(path, "en" if t.lang == "es" else "es", explicit=True),
         api=link("/v1/dashboard/summary", DEFAULT_LANGUAGE, signatory_org_id=str(found.organization.id)),

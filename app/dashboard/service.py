@@ -237,6 +237,9 @@ class MilestoneTally:
     def share(self) -> float | None:
         return self.met / self.decided if self.decided else None
 
+    def __add__(self, other: "MilestoneTally") -> "MilestoneTally":
+        return MilestoneTally(met=self.met + other.met, decided=self.decided + other.decided)
+
 
 def tally_targets(targets: list[TargetRead], today: date) -> MilestoneTally:
     """An agreement's tally, judged as the dashboard's counts judge it (due = its date has passed)."""
@@ -281,6 +284,8 @@ class OrganizationPage:
     state_name: str | None
     overview: Overview
     tally: MilestoneTally
+    # Each public agreement's own tally (one with no milestones has none).
+    tallies: dict[uuid.UUID, MilestoneTally]
 
 
 async def organization_page(
@@ -295,12 +300,16 @@ async def organization_page(
     figures = await overview(session, filters, today=today, limit=limit)
     if figures.summary.agreements == 0:
         raise OrganizationNotFound
-    rows = await repository.milestone_counts(session, filters, today)
+    by_agreement: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in await repository.milestone_counts(session, filters, today, by_agreement=True):
+        by_agreement.setdefault(row["agreement_id"], []).append(row)
+    tallies = {agreement_id: _tally_rows(rows) for agreement_id, rows in by_agreement.items()}
     return OrganizationPage(
         organization=found,
         state_name=catalogs.subdivision_name(found.subdivision),
         overview=figures,
-        tally=_tally_rows(rows),
+        tally=sum(tallies.values(), MilestoneTally(met=0, decided=0)),
+        tallies=tallies,
     )
 
 
