@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.errors import PROBLEM_MEDIA_TYPE
 from app.main import create_app
 from tests.conftest import test_settings as settings_with
+from tests.factories import AGREEMENTS, count
 from tests.problems import PROBLEM_KEYS, assert_problem
 
 SMALL_LIMIT = 2048
@@ -338,3 +339,20 @@ async def test_500_on_an_idempotent_post_is_not_stored_so_a_retry_runs_again(
 async def test_500_request_id_is_a_generated_hex_id(crashing_client: httpx2.AsyncClient) -> None:
     response = await crashing_client.get("/v1/test-only/explode")
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+# --- NUL characters (a regression a review found) -------------------------------------------------
+
+
+async def test_nul_characters_are_a_422_and_write_nothing(
+    client: httpx2.AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(AGREEMENTS, params={"q": "a\x00b"})
+    assert_problem(response, 422)
+
+    before = (await count(session, "organizations"), await count(session, "log_entries"))
+    response = await client.post(
+        "/v1/organizations", json={"kind": "university", "name": "Universidad\u0000X"}, headers=admin_headers
+    )
+    assert_problem(response, 422)
+    assert (await count(session, "organizations"), await count(session, "log_entries")) == before
