@@ -1,6 +1,7 @@
 """Who may see and change an agreement (API.md, roles table)."""
 
 import uuid
+from datetime import date
 
 from app.agreements.repository import Viewer
 from app.models import Role
@@ -21,6 +22,11 @@ PUBLIC_STATUSES: dict[str, frozenset[str]] = {
 # Besides admins, who reviews an agreement (legal reviews, compliance findings): its signatory's
 # editors and legal reviewers.
 REVIEWER_ROLES = frozenset({Role.editor, Role.legal_reviewer})
+
+
+def agreement_is_public(signed_on: date | None) -> bool:
+    """An agreement is public from its signature on (in SQL: app.agreements.repository.is_public)."""
+    return signed_on is not None
 
 
 def is_public(resource_type: str, status: object) -> bool:

@@ -184,7 +184,7 @@ async def get_visible_json(
     if row is None or not access.can_see(
         principal,
         signatory_org_id=row["signatory_org_id"],
-        public=row["signed_on"] is not None,
+        public=access.agreement_is_public(row["signed_on"]),
         participant_org_ids=row["participant_org_ids"],
     ):
         raise AgreementNotFound
@@ -244,7 +244,7 @@ def _may_see(principal: Principal | None, read: AgreementRead) -> bool:
     return access.can_see(
         principal,
         signatory_org_id=read.signatory_org_id,
-        public=read.signed_on is not None,
+        public=access.agreement_is_public(read.signed_on),
         participant_org_ids=read.participant_org_ids,
     )
 

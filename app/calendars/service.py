@@ -140,7 +140,7 @@ async def agreement_feed(
     insider = org_id is not None and access.takes_part(
         org_id, signatory_org_id=agreement.signatory_org_id, participant_org_ids=agreement.participant_org_ids
     )
-    if agreement.signed_on is None and not insider:
+    if not (insider or access.agreement_is_public(agreement.signed_on)):
         raise FeedNotFound
     scope = deadline_repository.Scope(
         all_=True, org_id=None, agreement_id=agreement.id, public_only=not insider, activity_statuses=ALL_STATUSES

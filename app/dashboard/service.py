@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import catalogs
+from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.errors import AgreementNotFound
@@ -262,7 +263,7 @@ def _tally_rows(rows: list[dict[str, Any]]) -> MilestoneTally:
 
 async def _public_agreement(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> AgreementRead:
     agreement = await agreement_service.get_visible(session, agreement_id, principal=None, today=today)
-    if agreement.signed_on is None:  # get_visible already hides it from anonymous callers
+    if not access.agreement_is_public(agreement.signed_on):  # get_visible hides it from anonymous callers
         raise AgreementNotFound
     return agreement
 
