@@ -53,9 +53,8 @@ def committed_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def cast(committed_url: str) -> AsyncIterator[tuple[httpx2.AsyncClient, dict[str, dict[str, str]], str]]:
-    """A client on the committed database, keys for a signatory's editor and a participant's
-    contributor, and a signed agreement of that signatory listing the participant."""
+async def committed_client(committed_url: str) -> AsyncIterator[tuple[httpx2.AsyncClient, dict[str, str]]]:
+    """A client on the committed database, with an admin key there."""
     engine = make_engine(committed_url, pool_size=10)
     try:
         maker = make_sessionmaker(engine)
@@ -67,31 +66,39 @@ async def cast(committed_url: str) -> AsyncIterator[tuple[httpx2.AsyncClient, di
             _, secret = await key_service.issue_key(
                 session, platform, role=Role.admin, name="races", expires_at=None, actor_org_id=PLATFORM_ORG_ID
             )
-        admin = bearer(secret)
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as client:
-            tag = uuid.uuid4().hex[:6]
-            city = await post_created(client, ORGS, {"kind": "federal_body", "name": f"Secretaría {tag}"}, admin)
-            school = await post_created(client, ORGS, {"kind": "university", "name": f"Universidad {tag}"}, admin)
-            keys = {
-                "editor": bearer(
-                    (await post_created(client, f"{ORGS}/{city['id']}/api-keys", {"role": "editor"}, admin))["secret"]
-                ),
-                "participant": bearer(
-                    (await post_created(client, f"{ORGS}/{school['id']}/api-keys", {"role": "contributor"}, admin))[
-                        "secret"
-                    ]
-                ),
-            }
-            agreement = await create_agreement(
-                client,
-                keys["editor"],
-                uuid.UUID(city["id"]),
-                signed_on=SIGNED_ON.isoformat(),
-                participant_org_ids=[school["id"]],
-            )
-            yield client, keys, agreement["id"]
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client, bearer(secret)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def cast(
+    committed_client: tuple[httpx2.AsyncClient, dict[str, str]],
+) -> tuple[httpx2.AsyncClient, dict[str, dict[str, str]], str]:
+    """A client on the committed database, keys for a signatory's editor and a participant's
+    contributor, and a signed agreement of that signatory listing the participant."""
+    client, admin = committed_client
+    tag = uuid.uuid4().hex[:6]
+    city = await post_created(client, ORGS, {"kind": "federal_body", "name": f"Secretaría {tag}"}, admin)
+    school = await post_created(client, ORGS, {"kind": "university", "name": f"Universidad {tag}"}, admin)
+    keys = {
+        "editor": bearer(
+            (await post_created(client, f"{ORGS}/{city['id']}/api-keys", {"role": "editor"}, admin))["secret"]
+        ),
+        "participant": bearer(
+            (await post_created(client, f"{ORGS}/{school['id']}/api-keys", {"role": "contributor"}, admin))["secret"]
+        ),
+    }
+    agreement = await create_agreement(
+        client,
+        keys["editor"],
+        uuid.UUID(city["id"]),
+        signed_on=SIGNED_ON.isoformat(),
+        participant_org_ids=[school["id"]],
+    )
+    return client, keys, agreement["id"]
 
 
 async def _race_patches(
@@ -216,27 +223,6 @@ async def test_measurement_decision(cast: Cast) -> None:
 
 
 # --- concurrent PATCHes of one legal review (a regression a review found) -------------------------
-
-
-@pytest.fixture
-async def committed_client(committed_url: str) -> AsyncIterator[tuple[httpx2.AsyncClient, dict[str, str]]]:
-    """A client on the committed database, with an admin key there."""
-    engine = make_engine(committed_url, pool_size=10)
-    try:
-        maker = make_sessionmaker(engine)
-        app = create_app(conftest.test_settings())
-        app.state.sessionmaker = maker
-        pin_today(app, TODAY)
-        async with unit_of_work(maker) as session:
-            platform = await org_service.get_organization(session, PLATFORM_ORG_ID)
-            _, secret = await key_service.issue_key(
-                session, platform, role=Role.admin, name="regressions", expires_at=None, actor_org_id=PLATFORM_ORG_ID
-            )
-        transport = httpx2.ASGITransport(app=app)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client, bearer(secret)
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.slow
