@@ -88,8 +88,8 @@ def _codes(method: str, path: str, operation: dict[str, Any], access: Access) ->
         codes += ["412", "428"]
     if path == "/metrics":
         codes += ["403", "404"]  # from outside PACTA_METRICS_ALLOW: a key but not an admin's; no key
-    if path in ("/v1/log/checkpoint", "/readyz"):
-        codes.append("503")  # no signing key configured; the schema is not at the latest migration
+    if path in ("/v1/log/checkpoint", "/v1/exports/datapackage.zip", "/readyz"):
+        codes.append("503")  # no signing key (no checkpoint to sign); the schema is not at the latest migration
     return sorted(set(codes))
 
 

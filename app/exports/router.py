@@ -27,7 +27,6 @@ PACKAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {ZIP_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
     },
     304: {"description": "If-None-Match names the package that would be served."},
-    503: {"description": "The transparency log has no signing key: no checkpoint to cut the package at."},
 }
 
 

@@ -9,7 +9,6 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import frictionless
 import httpx2
@@ -19,7 +18,15 @@ from fastapi import FastAPI
 from app.exports import service
 from app.log.signing import verify
 from tests.conftest import MakeKey, MakeOrg
-from tests.factories import World, add_registration, add_review, assert_problem, counterpart, create_agreement, make_world
+from tests.factories import (
+    World,
+    add_registration,
+    add_review,
+    assert_problem,
+    counterpart,
+    create_agreement,
+    make_world,
+)
 from tests.targets.factories import (
     SIGNED_ON,
     Progress,
@@ -68,11 +75,11 @@ async def registry(client: httpx2.AsyncClient, app: FastAPI, make_org: MakeOrg, 
         client,
         editor,
         world.signatory.id,
-        title="Hermanamiento Querétaro – Kyōto",
+        title="Hermanamiento Querétaro - Kyōto",
         signed_on=SIGNED_ON.isoformat(),
         counterparts=[counterpart("Kyōto", "JP", region="Kansai"), counterpart("Ciudad de Guatemala", "GT")],
         participant_org_ids=[str(world.participant.id)],
-        summary="=HYPERLINK(\"http://example.invalid\")",
+        summary='=HYPERLINK("http://example.invalid")',
     )
     review = await add_review(client, editor, public["id"], observations=SECRET, checks={"within_competence": True})
     registration = await add_registration(client, editor, public["id"], observations=SECRET)
@@ -153,14 +160,16 @@ async def test_only_public_rows_and_fields(client: httpx2.AsyncClient, registry:
 
     (agreement,) = table(files, "agreements")
     assert agreement["id"] == ids["public"]
-    assert agreement["title"] == "Hermanamiento Querétaro – Kyōto"
+    assert agreement["title"] == "Hermanamiento Querétaro - Kyōto"
     assert agreement["summary"] == '=HYPERLINK("http://example.invalid")'  # data, exactly as the API has it
     assert (agreement["status"], agreement["signed_on"]) == ("in_force", SIGNED_ON.isoformat())
     assert [(c["position"], c["name"], c["country"], c["region"]) for c in table(files, "agreement_counterparts")] == [
         ("1", "Kyōto", "JP", "Kansai"),
         ("2", "Ciudad de Guatemala", "GT", ""),
     ]
-    assert [p["organization_id"] for p in table(files, "agreement_participants")] == [str(registry.world.participant.id)]
+    assert [p["organization_id"] for p in table(files, "agreement_participants")] == [
+        str(registry.world.participant.id)
+    ]
     (review,) = table(files, "legal_reviews")
     assert (review["id"], review["checks_within_competence"]) == (ids["review"], "true")
     assert "observations" not in review
@@ -217,4 +226,3 @@ async def test_kept_while_fresh_then_rebuilt(
 
 async def test_a_bad_key_is_refused(client: httpx2.AsyncClient) -> None:
     assert_problem(await client.get(PACKAGE, headers={"Authorization": "Bearer nope"}), 401)
-
