@@ -10,7 +10,7 @@ from app.auth.dependencies import optional_principal
 from app.clock import Today
 from app.compliance import service as compliance_service
 from app.config import Settings
-from app.db import SessionDep, release_connection, sessionmaker_of
+from app.db import SessionDep, sessionmaker_of
 from app.exports import service
 from app.http.etag import none_match
 from app.i18n import LanguageDep
@@ -43,7 +43,6 @@ async def get_datapackage(request: Request, session: SessionDep, today: Today, l
         params=compliance_service.params_for(settings, today),
     )
     package = await service.current_package(session, sessionmaker_of(request), signer, cut, base=str(request.base_url))
-    await release_connection(session)  # nothing more to read: the file goes out without a connection
     headers = {"ETag": package.etag, "Cache-Control": "public, max-age=300"}
     if none_match(request.headers.get("if-none-match"), package.etag):
         return Response(status_code=304, headers=headers)

@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 import uuid
+import weakref
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.compliance import repository as compliance_repository
 from app.compliance.rules import BY_CODE
+from app.db import release_connection
 from app.exports import repository
 from app.log import repository as log_repository
 from app.log import service as log_service
@@ -523,14 +525,15 @@ def _cached(family: str) -> list[Package]:
     return [p for _, p in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
-def _fresh(package: Package, tree_size: int, root: str) -> bool:
-    if (package.tree_size, package.root_hash) == (tree_size, root):
-        return True
+def _age(package: Package) -> float:
     try:
-        age = time.time() - package.path.stat().st_mtime
+        return time.time() - package.path.stat().st_mtime
     except OSError:
-        return False
-    return age < MAX_AGE_SECONDS
+        return float("inf")
+
+
+def _fresh(package: Package, tree_size: int, root: str) -> bool:
+    return (package.tree_size, package.root_hash) == (tree_size, root) or _age(package) < MAX_AGE_SECONDS
 
 
 _builds: dict[str, asyncio.Task[Package]] = {}
@@ -547,17 +550,36 @@ async def current_package(
     """The package to serve: a kept one that is still fresh, or a new one (one build at a time)."""
     tree_size = await log_repository.size(session)
     root = (await log_service.root_hash(session, tree_size)).hex()
+    # Nothing more to read here: the wait for a build (or the file's way out) holds no connection.
+    await release_connection(session)
     family = _family(cut, base)
     for package in _cached(family)[:1]:
         if _fresh(package, tree_size, root):
             return package
     task = _builds.get(family)
     if task is None or task.done():
-        task = asyncio.get_running_loop().create_task(_build(maker, signer, cut, family))
+        task = asyncio.get_running_loop().create_task(_build_one_at_a_time(maker, signer, cut, family))
         _builds[family] = task
         task.add_done_callback(lambda t: _builds.pop(family, None) if _builds.get(family) is t else None)
     # Shielded: a client that gives up does not waste the build for the others.
     return await asyncio.shield(task)
+
+
+# One build at a time in a process, whatever the family: a flood of languages or (without
+# PACTA_PUBLIC_URL) of Host headers queues behind it instead of reading the registry in parallel.
+_build_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+async def _build_one_at_a_time(
+    maker: async_sessionmaker[AsyncSession], signer: LogSigner | None, cut: Cut, family: str
+) -> Package:
+    lock = _build_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        # A build that finished while this one queued may already serve.
+        for package in _cached(family)[:1]:
+            if _age(package) < MAX_AGE_SECONDS:
+                return package
+        return await _build(maker, signer, cut, family)
 
 
 async def _build(maker: async_sessionmaker[AsyncSession], signer: LogSigner | None, cut: Cut, family: str) -> Package:

@@ -14,8 +14,11 @@ import frictionless
 import httpx2
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.exports import service
+from app.db import make_sessionmaker
+from app.exports import repository, service
 from app.log.signing import verify
 from tests.conftest import MakeKey, MakeOrg
 from tests.factories import (
@@ -226,3 +229,14 @@ async def test_kept_while_fresh_then_rebuilt(
 
 async def test_a_bad_key_is_refused(client: httpx2.AsyncClient) -> None:
     assert_problem(await client.get(PACKAGE, headers={"Authorization": "Bearer nope"}), 401)
+
+
+async def test_the_snapshot_is_one_read_only_repeatable_read_transaction(engine: AsyncEngine) -> None:
+    """Outside the tests' own transaction (the service's pool): every read shares one snapshot."""
+    async with repository.snapshot(make_sessionmaker(engine)) as session:
+        isolation = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
+        read_only = (await session.execute(text("SHOW transaction_read_only"))).scalar_one()
+        timeout = (await session.execute(text("SHOW statement_timeout"))).scalar_one()
+    assert (isolation, read_only, timeout) == ("repeatable read", "on", "15min")
+    async with engine.connect() as connection:  # the pooled connection is back to the defaults
+        assert (await connection.execute(text("SHOW transaction_isolation"))).scalar_one() == "read committed"
