@@ -403,8 +403,10 @@ def _finding(row: Any, lang: str) -> tuple[Any, ...]:
 class _Member:
     """One CSV member of the zip being written, with its SHA-256 and size as a reader will see them."""
 
-    def __init__(self, archive: zipfile.ZipFile, path: str) -> None:
-        self.stream = archive.open(path, "w", force_zip64=True)
+    def __init__(self, archive: zipfile.ZipFile, path: str, at: datetime) -> None:
+        info = zipfile.ZipInfo(path, date_time=at.timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.stream = archive.open(info, "w", force_zip64=True)
         self.sha256 = hashlib.sha256()
         self.bytes = 0
         self.rows = 0
@@ -462,27 +464,30 @@ async def write_package(
     async with repository.snapshot(maker) as session:
         # First: the snapshot's log state, which every following read shares.
         checkpoint = (await log_service.checkpoint(session, signer)).model_dump()
+        cut_at = datetime.fromisoformat(checkpoint["timestamp"].replace("Z", "+00:00"))
         archive = await anyio.to_thread.run_sync(lambda: zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED))
         try:
             members: dict[str, _Member] = {}
             for resource in RESOURCES:
-                member = await anyio.to_thread.run_sync(_Member, archive, f"data/{resource.name}.csv")
+                member = await anyio.to_thread.run_sync(_Member, archive, f"data/{resource.name}.csv", cut_at)
                 members[resource.name] = member
                 await anyio.to_thread.run_sync(member.write, [[f["name"] for f in resource.fields]])
                 async for batch in _rows(session, resource.name, cut):
                     await anyio.to_thread.run_sync(member.write, batch)
                 await anyio.to_thread.run_sync(member.close)
             descriptor = _descriptor(checkpoint, members, cut)
-            await anyio.to_thread.run_sync(_finish, archive, descriptor, checkpoint)
+            await anyio.to_thread.run_sync(_finish, archive, descriptor, checkpoint, cut_at)
         except BaseException:
             await anyio.to_thread.run_sync(archive.close)
             raise
     return checkpoint
 
 
-def _finish(archive: zipfile.ZipFile, descriptor: dict[str, Any], checkpoint: dict[str, Any]) -> None:
-    archive.writestr("datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2))
-    archive.writestr("checkpoint.json", json.dumps(checkpoint, ensure_ascii=False, indent=2))
+def _finish(archive: zipfile.ZipFile, descriptor: dict[str, Any], checkpoint: dict[str, Any], at: datetime) -> None:
+    for name, document in (("datapackage.json", descriptor), ("checkpoint.json", checkpoint)):
+        info = zipfile.ZipInfo(name, date_time=at.timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, json.dumps(document, ensure_ascii=False, indent=2))
     archive.close()
 
 

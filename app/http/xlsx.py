@@ -3,15 +3,18 @@
 xlsxwriter's constant_memory mode writes each row to a temporary file as it comes, page by page,
 so memory stays flat whatever the list's length. An XLSX is a zip whose directory comes last: it
 cannot be sent before it is finished, so the finished file is streamed in chunks, then deleted.
-The CPU-bound parts (rows, the final zip) run in a worker thread, never on the event loop.
+The CPU-bound parts (rows, the final zip) run in a worker thread, never on the event loop, and
+at most MAX_CONCURRENT workbooks are written at once in a process.
 
 Cells keep their types: text is always written as a string (`write_string`, never a formula, so
 `=cmd` stays the text "=cmd"), numbers as numbers, booleans as booleans, dates as dates and
 timestamps as UTC date-times; nested values are flattened as in CSV (app.http.csv).
 """
 
+import asyncio
 import os
 import tempfile
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -79,6 +82,16 @@ class _Sheet:
         self.book.close()
 
 
+# Writing a workbook is CPU in a worker thread: a flood of XLSX requests queues for a few slots
+# (holding no database connection while it waits) instead of taking every core and thread.
+MAX_CONCURRENT = 2
+_semaphores: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _slots() -> asyncio.Semaphore:
+    return _semaphores.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(MAX_CONCURRENT))
+
+
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
@@ -90,15 +103,16 @@ def xlsx_response(columns: Sequence[Column], fetch: PageFetcher, *, filename: st
         handle, path = tempfile.mkstemp(prefix="pacta-", suffix=".xlsx")
         os.close(handle)
         try:
-            sheet = await anyio.to_thread.run_sync(_Sheet, path, header(columns))
-            cursor: str | None = None
-            while True:
-                items, cursor = await fetch(cursor, XLSX_PAGE_SIZE)
-                rows = [flatten(item.model_dump(), columns) for item in items]
-                await anyio.to_thread.run_sync(sheet.write_rows, rows)
-                if cursor is None:
-                    break
-            await anyio.to_thread.run_sync(sheet.close)
+            async with _slots():
+                sheet = await anyio.to_thread.run_sync(_Sheet, path, header(columns))
+                cursor: str | None = None
+                while True:
+                    items, cursor = await fetch(cursor, XLSX_PAGE_SIZE)
+                    rows = [flatten(item.model_dump(), columns) for item in items]
+                    await anyio.to_thread.run_sync(sheet.write_rows, rows)
+                    if cursor is None:
+                        break
+                await anyio.to_thread.run_sync(sheet.close)
             with open(path, "rb") as file:  # noqa: ASYNC230 - each read runs in a worker thread
                 while chunk := await anyio.to_thread.run_sync(file.read, CHUNK):
                     yield chunk

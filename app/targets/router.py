@@ -25,7 +25,8 @@ router = APIRouter(tags=["targets"])
 def describe_milestone(milestone: Mapping[str, Any]) -> str:
     """ "12: 40 (met)": months after entry into force, the value aimed at, its status."""
     value = milestone.get("target_value")
-    return f"{milestone.get('months')}: {'' if value is None else value} ({milestone.get('status')})"
+    shown = "" if value is None else str(int(value)) if float(value).is_integer() else str(value)
+    return f"{milestone.get('months')}: {shown} ({milestone.get('status')})"
 
 
 CSV_COLUMNS: tuple[Column, ...] = (
