@@ -16,6 +16,7 @@ that arrives meanwhile waits for it. A reader learns which state a package shows
 import asyncio
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -383,13 +384,17 @@ async def _rows(session: AsyncSession, name: str, cut: Cut) -> Rows:
         yield batch
 
 
+@functools.cache
+def _rule_texts(code: str, lang: str) -> tuple[str, str, str, str]:
+    """A rule's code, severity, title and legal basis in `lang` (the same for all its findings)."""
+    rule = BY_CODE[code]
+    return rule.code, rule.severity.value, rule.title(lang), rule.legal_basis(lang)
+
+
 def _finding(row: Any, lang: str) -> tuple[Any, ...]:
     rule = BY_CODE[str(row.rule)]
     return (
-        rule.code,
-        rule.severity.value,
-        rule.title(lang),
-        rule.legal_basis(lang),
+        *_rule_texts(rule.code, lang),
         row.agreement_id,
         row.subject_type,
         row.subject_id,
