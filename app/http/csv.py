@@ -140,6 +140,11 @@ def wants_table(request: Request) -> bool:
     return list_format(request) is not ListFormat.json
 
 
+def wants_csv(request: Request) -> bool:
+    """The caller negotiated CSV (a list that only ever offered CSV and JSON)."""
+    return list_format(request) is ListFormat.csv
+
+
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 
 

@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import json
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,13 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import make_sessionmaker
 from app.exports import repository, service
 from app.log.signing import verify
-from tests.conftest import MakeKey, MakeOrg
+from app.main import create_app
+from tests.conftest import MakeKey, MakeOrg, test_settings
 from tests.factories import (
     World,
     add_registration,
@@ -113,6 +115,10 @@ async def registry(client: httpx2.AsyncClient, app: FastAPI, make_org: MakeOrg, 
         "draft_review": draft_review["id"],
     }
     return Registry(world, ids)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
 def unzip(content: bytes) -> dict[str, bytes]:
@@ -240,3 +246,14 @@ async def test_the_snapshot_is_one_read_only_repeatable_read_transaction(engine:
     assert (isolation, read_only, timeout) == ("repeatable read", "on", "15min")
     async with engine.connect() as connection:  # the pooled connection is back to the defaults
         assert (await connection.execute(text("SHOW transaction_isolation"))).scalar_one() == "read committed"
+
+
+async def test_without_a_signing_key_there_is_no_checkpoint_to_cut_at(
+    sessionmaker: async_sessionmaker[AsyncSession], fresh_cache: Path
+) -> None:
+    unsigned = create_app(test_settings(log_signing_key=None))
+    unsigned.state.sessionmaker = sessionmaker
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=unsigned), base_url="http://testserver") as c:
+        body = assert_problem(await c.get(PACKAGE), 503)
+    assert body["type"] == "/problems/log-signing-key-missing"
+    assert leftovers(fresh_cache) == []  # no half-built file is left
