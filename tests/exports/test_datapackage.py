@@ -22,7 +22,8 @@ from app.db import make_sessionmaker
 from app.exports import repository, service
 from app.log.signing import verify
 from app.main import create_app
-from tests.conftest import MakeKey, MakeOrg, test_settings
+from tests.conftest import MakeKey, MakeOrg
+from tests.conftest import test_settings as settings_for
 from tests.factories import (
     World,
     add_registration,
@@ -251,7 +252,7 @@ async def test_the_snapshot_is_one_read_only_repeatable_read_transaction(engine:
 async def test_without_a_signing_key_there_is_no_checkpoint_to_cut_at(
     sessionmaker: async_sessionmaker[AsyncSession], fresh_cache: Path
 ) -> None:
-    unsigned = create_app(test_settings(log_signing_key=None))
+    unsigned = create_app(settings_for(log_signing_key=None))
     unsigned.state.sessionmaker = sessionmaker
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=unsigned), base_url="http://testserver") as c:
         body = assert_problem(await c.get(PACKAGE), 503)
