@@ -258,3 +258,17 @@ async def test_without_a_signing_key_there_is_no_checkpoint_to_cut_at(
         body = assert_problem(await c.get(PACKAGE), 503)
     assert body["type"] == "/problems/log-signing-key-missing"
     assert leftovers(fresh_cache) == []  # no half-built file is left
+
+
+async def test_findings_speak_the_callers_language(client: httpx2.AsyncClient, registry: Registry) -> None:
+    spanish = await download(client, **{"Accept-Language": "es-MX"})
+    english = await download(client, **{"Accept-Language": "en"})
+    assert (spanish.headers["content-language"], english.headers["content-language"]) == ("es-MX", "en-US")
+    assert "accept-language" in english.headers["vary"].lower()
+    assert spanish.headers["etag"] != english.headers["etag"]
+    titles = {
+        lang: {f["rule"]: f["title"] for f in table(unzip(r.content), "compliance_findings")}
+        for lang, r in (("es", spanish), ("en", english))
+    }
+    assert titles["es"].keys() == titles["en"].keys()
+    assert all(titles["es"][rule] != titles["en"][rule] for rule in titles["es"])
