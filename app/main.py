@@ -25,6 +25,7 @@ from app.embedded import database_url
 from app.embeds.router import router as embeds_router
 from app.errors import Conflict, RuleViolation, install_error_handlers
 from app.evidence.router import router as evidence_router
+from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.http.cors import CORSMiddleware, HeadMiddleware
 from app.http.etag import install_etag_handler
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         measurements_router,
         evidence_router,
         log_router,
+        exports_router,
         compliance_router,
         webhooks_router,
         deadlines_router,
