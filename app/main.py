@@ -51,6 +51,8 @@ from app.registrations.router import router as registrations_router
 from app.storage import EvidenceStorage
 from app.targets.router import router as targets_router
 from app.webhooks.router import router as webhooks_router
+from app.workspace.middleware import WorkspaceSessionMiddleware
+from app.workspace.router import router as workspace_router
 
 API_TITLE = "Pacta"
 API_DESCRIPTION = (
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
         badges_router,
         embeds_router,
+        workspace_router,
     )
     for router in routers:
         app.include_router(router)
@@ -170,6 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, ttl_hours=settings.idempotency_ttl_hours)
     app.add_middleware(ReadBodyFirstMiddleware)
     app.add_middleware(AuthenticationMiddleware)
+    # The workspace's cookie session and the CSRF token of its form posts, also before any body.
+    app.add_middleware(WorkspaceSessionMiddleware)
     app.add_middleware(
         BodyGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
