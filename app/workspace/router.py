@@ -8,6 +8,7 @@ The session and the CSRF token of every post are checked by app.workspace.middle
 body is read.
 """
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
@@ -43,6 +44,8 @@ from app.workspace.render import chrome, link, page
 from app.workspace.service import SignedIn
 
 router = APIRouter(include_in_schema=False)
+
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)")
 
 # What a redirect after a success may announce (?done=…): the page says it in its language.
 NOTICES = frozenset(
@@ -151,6 +154,17 @@ def _strings(form: FormData) -> dict[str, str]:
 
 def _blank_is_none(values: Mapping[str, str], *names: str) -> dict[str, Any]:
     return {n: (values.get(n) or "").strip() or None for n in names}
+
+
+def _number(value: str | None) -> float | str | None:
+    """A form's number as the JSON number the API receives (`1,250.5` as people write it in
+    Mexico); anything else as given, for the schema to refuse with the API's own message."""
+    if value is None:
+        return None
+    plain = value.replace(",", "").replace(" ", "").replace("\u00a0", "")
+    if not _DECIMAL.fullmatch(plain):
+        return value
+    return float(plain)
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -539,9 +553,9 @@ async def workspace_report_measurement(
     cited = [v for v in form.getlist("evidence_ids") if isinstance(v, str)]
     values["evidence_ids"] = cited
     try:
-        data = MeasurementCreate.model_validate(
-            {**_blank_is_none(values, "as_of", "value", "comment"), "evidence_ids": cited}
-        )
+        given = _blank_is_none(values, "as_of", "value", "comment")
+        given["value"] = _number(given["value"])
+        data = MeasurementCreate.model_validate({**given, "evidence_ids": cited})
         read = await measurement_service.report_measurement(
             session, found, data, principal=signed_in.principal, today=today
         )

@@ -41,7 +41,8 @@ async def test_a_wrong_key_is_refused_next_to_the_field_and_stores_nothing(
 ) -> None:
     wrong = "pacta_000000000000_nope"
     for lang, accept in (("es", "es-MX"), ("en", "en-US")):
-        api = await client.get("/v1/organizations", headers={"Authorization": f"Bearer {wrong}", "Accept-Language": accept})
+        headers = {"Authorization": f"Bearer {wrong}", "Accept-Language": accept}
+        api = await client.get("/v1/organizations", headers=headers)
         assert api.status_code == 401
         async with open_browser() as browser:
             page = await browser.post(f"/workspace/login?lang={lang}", data={"api_key": wrong})
@@ -79,7 +80,9 @@ async def test_signing_in_sets_one_hardened_cookie_and_stores_only_its_hash(
     stored = hashlib.sha256(token.encode()).hexdigest()
     assert await scalar(session, "SELECT count(*) FROM workspace_sessions WHERE token_hash = :h", h=stored) == 1
     assert await scalar(session, "SELECT count(*) FROM workspace_sessions WHERE token_hash = :t", t=token) == 0
-    lasts = await scalar(session, "SELECT expires_at - created_at FROM workspace_sessions WHERE token_hash = :h", h=stored)
+    lasts = await scalar(
+        session, "SELECT expires_at - created_at FROM workspace_sessions WHERE token_hash = :h", h=stored
+    )
     assert lasts == timedelta(hours=12)
 
 
@@ -112,9 +115,7 @@ async def test_an_expired_session_goes_back_to_sign_in(
     async with open_browser() as browser:
         await browser.sign_in(secret_of(world, "participant"))
         assert (await browser.get("/workspace")).status_code == 200
-        await session.execute(
-            text("UPDATE workspace_sessions SET expires_at = now() - interval '1 second'")
-        )
+        await session.execute(text("UPDATE workspace_sessions SET expires_at = now() - interval '1 second'"))
         await session.commit()
         response = await browser.get("/workspace")
         assert response.status_code == 303
@@ -162,7 +163,9 @@ async def test_signing_out_ends_the_session(open_browser: OpenBrowser, session: 
         assert again.status_code == 303
 
 
-@pytest.mark.parametrize("path", ["/workspace/logout", "/workspace/agreements/00000000-0000-4000-8000-000000000000/activities"])
+@pytest.mark.parametrize(
+    "path", ["/workspace/logout", "/workspace/agreements/00000000-0000-4000-8000-000000000000/activities"]
+)
 async def test_a_post_without_a_session_reads_nothing_and_goes_to_sign_in(open_browser: OpenBrowser, path: str) -> None:
     async with open_browser() as browser:
         response = await browser.post(path, data={"title": "x"})
