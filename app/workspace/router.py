@@ -363,6 +363,15 @@ async def workspace_upload_page(
     return await _upload_page(session, request, found, signed_in, lang, today)
 
 
+class BrowserForm(StreamedForm):
+    """The API's streamed form, as a browser fills it: a browser sends every field, the empty
+    ones as empty strings, where an API client leaves out what it does not give."""
+
+    async def finish(self) -> dict[str, str]:
+        fields = await super().finish()
+        return {name: value for name, value in fields.items() if value.strip()}
+
+
 @router.post(PREFIX + "/agreements/{agreement_id}/evidence", response_model=None, openapi_extra=TAKES_FILES)
 async def workspace_upload(
     agreement_id: str,
@@ -381,7 +390,7 @@ async def workspace_upload(
     storage: EvidenceStorage = request.app.state.storage
     boundary = boundary_of(request.headers.get("content-type"))
     stream = request.stream()
-    body = StreamedForm(stream, boundary) if boundary is not None else None
+    body = BrowserForm(stream, boundary) if boundary is not None else None
     try:
         try:
             await evidence_service.upload_evidence(
@@ -416,7 +425,7 @@ async def workspace_upload(
     return _done(lang, f"{PREFIX}/agreements/{found}", "evidence_uploaded")
 
 
-async def _drain(body: StreamedForm | None) -> dict[str, str]:
+async def _drain(body: "BrowserForm | None") -> dict[str, str]:
     """Read what is left of a refused upload (the body guard still bounds its size and pace), so
     the browser, which sends the whole form before it reads an answer, gets the page; and keep
     the text fields to fill the form in again."""
