@@ -8,6 +8,7 @@ Screenshots of the pages go to docs/screenshots/ (the Spanish runs), for the pro
 """
 
 import asyncio
+import hashlib
 import re
 import shutil
 import subprocess
@@ -18,13 +19,22 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx2
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    FilePayload,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 
 from app.dashboard.i18n import Locale
 from app.log.signing import new_seed
@@ -46,7 +56,12 @@ from tests.targets.factories import pdf
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+def _today() -> date:
+    """Today as the service sees it (PACTA_TIMEZONE's default)."""
+    return datetime.now(ZoneInfo("America/Mexico_City")).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +89,9 @@ async def _cast(base: str, database_url: str) -> Cast:
             {"name": "Municipio de Guadalajara", "kind": "municipality", "inegi_code": "14039"},
             admin,
         )
-        university = _post(client, "/v1/organizations", {"name": "Universidad de Guadalajara", "kind": "university"}, admin)
+        university = _post(
+            client, "/v1/organizations", {"name": "Universidad de Guadalajara", "kind": "university"}, admin
+        )
         editor = _post(client, f"/v1/organizations/{town['id']}/api-keys", {"role": "editor"}, admin)
         contributor = _post(client, f"/v1/organizations/{university['id']}/api-keys", {"role": "contributor"}, admin)
     return Cast(base, town["id"], university["id"], editor["secret"], contributor["secret"])
@@ -175,7 +192,7 @@ def _context(browser: Browser, device: str) -> BrowserContext:
 def _agreement(cast: Cast, title: str) -> tuple[str, str]:
     """A signed agreement of the town listing the university, with one target: 10, 25 and 60
     companies served at 6, 12 and 24 months, signed 200 days ago (the 6-month milestone is due)."""
-    signed = date.today() - timedelta(days=200)
+    signed = _today() - timedelta(days=200)
     with httpx2.Client(base_url=cast.base, timeout=30) as client:
         agreement = _post(
             client,
@@ -258,7 +275,9 @@ def test_contributor_uploads_and_reports_editor_accepts_and_verifies(
     t = Locale(lang)
     query = "?lang=en" if lang == "en" else ""
     shots = None if lang == "en" else ("" if device == "desktop" else "-phone")
-    title = "Intercambio académico Guadalajara - Kraków" + ("" if (device, lang) == ("desktop", "es") else f" ({device}, {lang})")
+    title = "Intercambio académico Guadalajara - Kraków"
+    if (device, lang) != ("desktop", "es"):
+        title += f" ({device}, {lang})"
     agreement_id, target_id = _agreement(cast, title)
     document = pdf(f"browser-{device}-{lang}-{uuid.uuid4().hex}")
 
@@ -268,7 +287,7 @@ def test_contributor_uploads_and_reports_editor_accepts_and_verifies(
         _open(page, f"{cast.base}/workspace{query}")  # signed out: to the sign-in page
         assert page.url.startswith(f"{cast.base}/workspace/login")
         _fits(page, device)
-        _shot(page, shots is not None and f"workspace-login{shots}" or None)
+        _shot(page, (shots is not None and f"workspace-login{shots}") or None)
         page.fill("#api_key", "pacta_000000000000_wrong")
         page.click("#sign-in")
         assert page.locator("#api_key-error").is_visible()
@@ -280,15 +299,16 @@ def test_contributor_uploads_and_reports_editor_accepts_and_verifies(
         page.click(f"#agreements a:text-is('{title}')")
         page.wait_for_url(f"**/workspace/agreements/{agreement_id}**")
         _fits(page, device)
-        _shot(page, shots is not None and f"workspace-agreement{shots}" or None)
+        _shot(page, (shots is not None and f"workspace-agreement{shots}") or None)
         page.click("#upload-evidence")
         page.wait_for_url(f"**/workspace/agreements/{agreement_id}/evidence**")
-        page.set_input_files("#file", files=[{"name": "lista-asistencia.pdf", "mimeType": "application/pdf", "buffer": document}])
+        upload: FilePayload = {"name": "lista-asistencia.pdf", "mimeType": "application/pdf", "buffer": document}
+        page.set_input_files("#file", files=[upload])
         page.fill("#title", "Lista de asistencia del intercambio")
         page.select_option("#document_type", "attendance_list")
         page.select_option("#target_id", target_id)
         _fits(page, device)
-        _shot(page, shots is not None and f"workspace-upload{shots}" or None)
+        _shot(page, (shots is not None and f"workspace-upload{shots}") or None)
         page.click("#upload")
         _arrived(page, rf"/workspace/agreements/{agreement_id}\?(.*&)?done=evidence_uploaded")
         evidence = page.locator("li.evidence")
@@ -297,7 +317,7 @@ def test_contributor_uploads_and_reports_editor_accepts_and_verifies(
         evidence_id = evidence.first.get_attribute("data-evidence-id")
         page.click(f"#target-{target_id} a.report")
         page.wait_for_url(f"**/workspace/targets/{target_id}/measurements**")
-        page.fill("#as_of", (date.today() - timedelta(days=60)).isoformat())  # before the 6-month due date
+        page.fill("#as_of", (_today() - timedelta(days=60)).isoformat())  # before the 6-month due date
         page.fill("#value", "12")
         page.fill("#comment", "Primer grupo de estudiantes")
         page.check(f'input[name=evidence_ids][value="{evidence_id}"]')
@@ -317,7 +337,7 @@ def test_contributor_uploads_and_reports_editor_accepts_and_verifies(
         page.click("#nav-review")
         page.wait_for_url(f"{cast.base}/workspace/review**")
         _fits(page, device)
-        _shot(page, shots is not None and f"workspace-review-queue{shots}" or None)
+        _shot(page, (shots is not None and f"workspace-review-queue{shots}") or None)
         item = page.locator(f'li.evidence[data-evidence-id="{evidence_id}"]')
         item.locator("button.accept").click()
         _arrived(page, r"/workspace/review\?(.*&)?done=evidence_accepted")
@@ -338,7 +358,7 @@ def test_contributor_uploads_and_reports_editor_accepts_and_verifies(
         six = section.locator('tr[data-months="6"]')
         assert six.get_attribute("data-status") == "met"
         assert six.locator("td.actual").inner_text() == t.amount(12, None)
-        assert section.locator("li.evidence code.sha256").inner_text() == __import__("hashlib").sha256(document).hexdigest()
+        assert section.locator("li.evidence code.sha256").inner_text() == hashlib.sha256(document).hexdigest()
         _fits(page, device)
     finally:
         public.close()
