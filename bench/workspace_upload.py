@@ -52,10 +52,13 @@ def browser_form(fields: dict[str, str], filename: str, size: int, chunks: Itera
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
-    tail = b"".join(
-        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}'.encode()
-        for name, value in fields.items()
-    ) + f"\r\n--{boundary}--\r\n".encode()
+    tail = (
+        b"".join(
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}'.encode()
+            for name, value in fields.items()
+        )
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
     async def parts() -> AsyncIterator[bytes]:
         yield head
@@ -75,14 +78,17 @@ def browser_form(fields: dict[str, str], filename: str, size: int, chunks: Itera
 def api_form(fields: dict[str, str], filename: str, size: int, chunks: Iterable[bytes]) -> Form:
     """The API client's body: the fields it gives first, then the file."""
     boundary = uuid.uuid4().hex
-    head = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-        if value
-    ) + (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
+    head = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+            if value
+        )
+        + (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+    )
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     async def parts() -> AsyncIterator[bytes]:
