@@ -173,8 +173,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, ttl_hours=settings.idempotency_ttl_hours)
     app.add_middleware(ReadBodyFirstMiddleware)
     app.add_middleware(AuthenticationMiddleware)
-    # The workspace's cookie session and the CSRF token of its form posts, also before any body.
-    app.add_middleware(WorkspaceSessionMiddleware)
     app.add_middleware(
         BodyGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -182,6 +180,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_seconds=settings.body_timeout_seconds,
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
+    # The workspace's cookie session and the CSRF token of its form posts, checked before any body
+    # is read; outside the body guard, so that its refusals reach a person as pages.
+    app.add_middleware(WorkspaceSessionMiddleware)
     # HEAD becomes a GET without its body before anything matches a route; CORS answers a
     # preflight before authentication or the router's 405 can see it.
     app.add_middleware(HeadMiddleware)

@@ -319,9 +319,11 @@ async def test_upload_type_and_size_refusals_are_shown_on_the_file_field(
         error = _field_error(big.text, "file")
         assert error is not None
         assert "2048" in error.replace(",", "")
-        # Beyond what the body guard admits at all, refused before anything is read.
-        huge = await _upload(browser, agreement_id, token, pdf("huge") + b"%" * (200 * 1024))
+        # Beyond what the body guard admits at all, refused before anything is read: still a page.
+        huge = await _upload(browser, agreement_id, f"{token}&lang=en", pdf("huge") + b"%" * (200 * 1024))
         assert huge.status_code == 413
+        assert huge.headers["content-type"].startswith("text/html")
+        assert '<p id="refused">The request body may hold at most' in huge.text
     assert await _snapshot(session) == before
 
 
@@ -414,3 +416,16 @@ async def test_pages_work_in_english_and_carry_no_script(
             # Every input has a label.
             for name in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page.text):
                 assert f'for="{name}"' in page.text, (path, name)
+
+
+async def test_problems_below_the_workspace_reach_people_as_pages(open_browser: OpenBrowser, world: World) -> None:
+    async with open_browser() as browser:
+        await browser.sign_in(secret_of(world, "participant"))
+        unknown = await browser.get("/workspace/nothing-here?lang=en")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("text/html")
+        assert '<html lang="en">' in unknown.text
+        wrong_method = await browser.client.put("/workspace/review")
+        assert wrong_method.status_code == 405
+        assert "allow" in wrong_method.headers
+        assert "<h1>No se pudo completar</h1>" in wrong_method.text

@@ -171,3 +171,27 @@ async def test_a_post_without_a_session_reads_nothing_and_goes_to_sign_in(open_b
         response = await browser.post(path, data={"title": "x"})
     assert response.status_code == 303
     assert response.headers["location"] == "/workspace/login"
+
+
+async def test_forms_posted_from_another_site_are_refused(
+    open_browser: OpenBrowser, session: AsyncSession, world: World
+) -> None:
+    async with open_browser() as browser:
+        foreign = await browser.post(
+            "/workspace/login",
+            data={"api_key": secret_of(world, "participant")},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert foreign.status_code == 403
+        assert "set-cookie" not in foreign.headers
+        assert await count(session, "workspace_sessions") == 0
+        same = await browser.post(
+            "/workspace/login",
+            data={"api_key": secret_of(world, "participant")},
+            headers={"Origin": "http://testserver"},
+        )
+        assert same.status_code == 303
+        token = await browser.csrf()
+        out = await browser.post(f"/workspace/logout?csrf={token}", headers={"Origin": "null"})
+        assert out.status_code == 403
+        assert await scalar(session, "SELECT count(*) FROM workspace_sessions WHERE ended_at IS NULL") == 1
