@@ -195,3 +195,62 @@ async def test_forms_posted_from_another_site_are_refused(
         out = await browser.post(f"/workspace/logout?csrf={token}", headers={"Origin": "null"})
         assert out.status_code == 403
         assert await scalar(session, "SELECT count(*) FROM workspace_sessions WHERE ended_at IS NULL") == 1
+
+
+async def _raw_upload(app: FastAPI, path: str, query: str, cookie: str | None) -> tuple[int, int]:
+    """POST a 20 MB multipart body straight to the ASGI app; (status, body chunks the app asked for)."""
+    asked = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal asked
+        asked += 1
+        return {"type": "http.request", "body": b"-" * 65536, "more_body": True}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [
+        (b"host", b"testserver"),
+        (b"content-type", b"multipart/form-data; boundary=----x"),
+        (b"content-length", b"20000000"),
+    ]
+    if cookie is not None:
+        headers.append((b"cookie", f"pacta_session={cookie}".encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    assert isinstance(status, int)
+    return status, asked
+
+
+async def test_a_signed_out_or_forged_upload_is_refused_before_its_body_is_read(
+    app: FastAPI, open_browser: OpenBrowser, world: World
+) -> None:
+    path = "/workspace/agreements/00000000-0000-4000-8000-000000000000/evidence"
+    assert await _raw_upload(app, path, "", None) == (303, 0)
+    assert await _raw_upload(app, path, "csrf=x", "not-a-session") == (303, 0)
+    async with open_browser() as browser:
+        await browser.sign_in(secret_of(world, "participant"))
+        cookie = browser.client.cookies["pacta_session"]
+        token = await browser.csrf()
+    assert await _raw_upload(app, path, "", cookie) == (403, 0)
+    assert await _raw_upload(app, path, "csrf=forged", cookie) == (403, 0)
+    # The real token lets the body in (here to a 404: the agreement does not exist).
+    status, asked = await _raw_upload(app, path, f"csrf={token}", cookie)
+    assert status == 404
+    assert asked > 0
