@@ -367,6 +367,16 @@ class BrowserForm(StreamedForm):
     """The API's streamed form, as a browser fills it: a browser sends every field, the empty
     ones as empty strings, where an API client leaves out what it does not give."""
 
+    def __init__(self, stream: AsyncIterator[bytes], boundary: bytes) -> None:
+        self.started = False
+
+        async def counted() -> AsyncIterator[bytes]:
+            async for chunk in stream:
+                self.started = True
+                yield chunk
+
+        super().__init__(counted(), boundary)
+
     async def finish(self) -> dict[str, str]:
         fields = await super().finish()
         return {name: value for name, value in fields.items() if value.strip()}
@@ -426,10 +436,12 @@ async def workspace_upload(
 
 
 async def _drain(body: "BrowserForm | None") -> dict[str, str]:
-    """Read what is left of a refused upload (the body guard still bounds its size and pace), so
-    the browser, which sends the whole form before it reads an answer, gets the page; and keep
-    the text fields to fill the form in again."""
-    if body is None:
+    """Read what is left of an upload refused while it was read (the body guard still bounds its
+    size and pace), so the browser, which sends the whole form before it reads an answer, gets the
+    page; and keep the text fields to fill the form in again."""
+    if body is None or not body.started:
+        # Refused before a byte was read (no such agreement, not a contributor): like the API,
+        # the answer goes at once and the body is never taken in.
         return {}
     try:
         return dict(await body.finish())

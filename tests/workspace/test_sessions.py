@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.main import create_app
 from tests.conftest import test_settings as settings_with
 from tests.factories import World, count, scalar
+from tests.targets.factories import make_agreement
 from tests.workspace.conftest import OpenBrowser, csrf_in, secret_of
 
 
@@ -239,7 +240,7 @@ async def _raw_upload(app: FastAPI, path: str, query: str, cookie: str | None) -
 
 
 async def test_a_signed_out_or_forged_upload_is_refused_before_its_body_is_read(
-    app: FastAPI, open_browser: OpenBrowser, world: World
+    app: FastAPI, client: httpx2.AsyncClient, open_browser: OpenBrowser, world: World
 ) -> None:
     path = "/workspace/agreements/00000000-0000-4000-8000-000000000000/evidence"
     assert await _raw_upload(app, path, "", None) == (303, 0)
@@ -250,7 +251,9 @@ async def test_a_signed_out_or_forged_upload_is_refused_before_its_body_is_read(
         token = await browser.csrf()
     assert await _raw_upload(app, path, "", cookie) == (403, 0)
     assert await _raw_upload(app, path, "csrf=forged", cookie) == (403, 0)
-    # The real token lets the body in (here to a 404: the agreement does not exist).
-    status, asked = await _raw_upload(app, path, f"csrf={token}", cookie)
-    assert status == 404
-    assert asked > 0
+    # The real token lets the route run: no such agreement is a 404 at once, still unread ...
+    assert await _raw_upload(app, path, f"csrf={token}", cookie) == (404, 0)
+    # ... and on the participant's agreement the body is taken in (this one is no form at all: 400).
+    agreement = await make_agreement(client, world, "public")
+    status, asked = await _raw_upload(app, f"/workspace/agreements/{agreement['id']}/evidence", f"csrf={token}", cookie)
+    assert (status, asked > 0) == (400, True)
