@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, true, update
+from sqlalchemy import ColumnElement, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -28,6 +28,17 @@ QUEUE_LIMIT = 100
 async def add(session: AsyncSession, row: WorkspaceSession) -> None:
     session.add(row)
     await session.flush()
+
+
+async def forget_old(session: AsyncSession, api_key_id: uuid.UUID, before: datetime) -> None:
+    """Drop a key's sessions that expired or ended before `before`: the table stays as small as
+    the sessions in use (by the api_key_id index, at each sign-in)."""
+    await session.execute(
+        delete(WorkspaceSession).where(
+            col(WorkspaceSession.api_key_id) == api_key_id,
+            (col(WorkspaceSession.expires_at) < before) | (col(WorkspaceSession.ended_at) < before),
+        )
+    )
 
 
 async def live(

@@ -41,6 +41,8 @@ _CSRF_LABEL = b"pacta-workspace-csrf"
 # Lists on a page: enough for one organization's agreements; more pages follow by cursor.
 PAGE = PageParams(limit=50, cursor=None)
 ALL = PageParams(limit=200, cursor=None)
+# Ended and expired sessions are kept this long (to tell "your session ended"), then dropped.
+KEEP_ENDED = timedelta(days=1)
 
 
 def token_hash(token: str) -> str:
@@ -87,6 +89,7 @@ async def sign_in(maker: async_sessionmaker[AsyncSession], api_key: str, *, hour
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     async with unit_of_work(maker) as session:
+        await repository.forget_old(session, principal.key_id, now - KEEP_ENDED)
         await repository.add(
             session,
             WorkspaceSession(

@@ -257,3 +257,24 @@ async def test_a_signed_out_or_forged_upload_is_refused_before_its_body_is_read(
     agreement = await make_agreement(client, world, "public")
     status, asked = await _raw_upload(app, f"/workspace/agreements/{agreement['id']}/evidence", f"csrf={token}", cookie)
     assert (status, asked > 0) == (400, True)
+
+
+async def test_old_sessions_of_a_key_are_dropped_at_its_next_sign_in(
+    open_browser: OpenBrowser, session: AsyncSession, world: World
+) -> None:
+    for _ in range(3):
+        async with open_browser() as browser:
+            await browser.sign_in(secret_of(world, "participant"))
+    await browser_sign_in_elsewhere(open_browser, world)
+    await session.execute(text("UPDATE workspace_sessions SET expires_at = now() - interval '2 days'"))
+    await session.commit()
+    assert await count(session, "workspace_sessions") == 4
+    async with open_browser() as browser:
+        await browser.sign_in(secret_of(world, "participant"))
+    # The participant's three old ones are gone; the editor's stays until the editor signs in.
+    assert await count(session, "workspace_sessions") == 2
+
+
+async def browser_sign_in_elsewhere(open_browser: OpenBrowser, world: World) -> None:
+    async with open_browser() as browser:
+        await browser.sign_in(secret_of(world, "editor"))
