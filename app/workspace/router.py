@@ -129,23 +129,41 @@ def _validation_fields(raw: list[Any], lang: str) -> dict[str, str]:
     return errors
 
 
-def refusal(exc: Exception, lang: str, *, default_field: str | None = None) -> tuple[int, str | None, dict[str, str]]:
+LOGIN_FIELDS = frozenset({"api_key"})
+UPLOAD_FIELDS = frozenset({"file", "title", "document_type", "target_id", "document_date", "language", "description"})
+MEASUREMENT_FIELDS = frozenset({"as_of", "value", "comment", "evidence_ids"})
+ACTIVITY_FIELDS = frozenset({"kind", "title", "starts_at", "ends_at", "place", "description"})
+
+
+def refusal(
+    exc: Exception, lang: str, *, fields: frozenset[str] = frozenset(), default_field: str | None = None
+) -> tuple[int, str | None, dict[str, str]]:
     """A refusal as a page shows it: (status, message for the whole form, messages by field),
-    each the very text of the API's problem detail or errors[].msg in `lang`."""
+    each the very text of the API's problem detail or errors[].msg in `lang`. A message about a
+    field the form does not show (`fields`) is said for the whole form."""
+    check = Text("workspace.check_fields").render(lang)
     if isinstance(exc, RequestValidationError | ValidationError):
         raw = list(exc.errors(include_url=False) if isinstance(exc, ValidationError) else exc.errors())
-        return 422, Text("workspace.check_fields").render(lang), _validation_fields(raw, lang)
+        return 422, *_placed(check, _validation_fields(raw, lang), fields)
     assert isinstance(exc, AppError)
     if exc.errors:
-        fields: dict[str, str] = {}
+        found: dict[str, str] = {}
         for issue in exc.errors:
             name, message = _field(issue.loc), issue.msg.render(lang)
-            fields[name] = f"{fields[name]} {message}" if name in fields else message
-        return exc.status, Text("workspace.check_fields").render(lang), fields
+            found[name] = f"{found[name]} {message}" if name in found else message
+        return exc.status, *_placed(check, found, fields)
     detail = exc.render_detail(lang)
-    if default_field is not None:
-        return exc.status, Text("workspace.check_fields").render(lang), {default_field: detail}
+    if default_field is not None and default_field in fields:
+        return exc.status, check, {default_field: detail}
     return exc.status, detail, {}
+
+
+def _placed(check: str, found: dict[str, str], fields: frozenset[str]) -> tuple[str, dict[str, str]]:
+    shown = {name: message for name, message in found.items() if name in fields}
+    elsewhere = [message for name, message in found.items() if name not in fields]
+    if not shown:
+        return " ".join(elsewhere) or check, shown
+    return " ".join([check, *elsewhere]), shown
 
 
 def _strings(form: FormData) -> dict[str, str]:
@@ -208,7 +226,7 @@ async def workspace_login(request: Request, lang: PageLanguageDep) -> Response:
             sessionmaker_of(request), api_key if isinstance(api_key, str) else "", hours=settings.session_hours
         )
     except AppError as exc:
-        status, message, errors = refusal(exc, lang, default_field="api_key")
+        status, message, errors = refusal(exc, lang, fields=LOGIN_FIELDS, default_field="api_key")
         context = chrome(lang, None, LOGIN)
         context["form_error"] = message
         return page("login.html", lang, status_code=status, errors=errors, hours=_hours(request), **context)
@@ -417,9 +435,8 @@ async def workspace_upload(
     except (AppError, RequestValidationError) as exc:
         await session.rollback()
         values = await _drain(body)
-        status, message, errors = refusal(
-            exc, lang, default_field="file" if isinstance(exc, AppError) and exc.status in (409, 413, 415) else None
-        )
+        on_file = isinstance(exc, AppError) and exc.status in (409, 413, 415)
+        status, message, errors = refusal(exc, lang, fields=UPLOAD_FIELDS, default_field="file" if on_file else None)
         return await _upload_page(
             session,
             request,
@@ -584,7 +601,7 @@ async def workspace_report_measurement(
         if isinstance(exc, NotFound):
             return _not_found(lang, signed_in, f"{PREFIX}/targets/{target_id}/measurements")
         await session.rollback()
-        status, message, errors = refusal(exc, lang)
+        status, message, errors = refusal(exc, lang, fields=MEASUREMENT_FIELDS)
         return await _measurement_page(
             session, found, signed_in, lang, today, status_code=status, errors=errors, values=values, form_error=message
         )
@@ -695,7 +712,7 @@ async def workspace_propose_activity(
         if isinstance(exc, NotFound):
             return _not_found(lang, signed_in, f"{PREFIX}/agreements/{agreement_id}/activities")
         await session.rollback()
-        status, message, errors = refusal(exc, lang)
+        status, message, errors = refusal(exc, lang, fields=ACTIVITY_FIELDS)
         return await _activity_page(
             session,
             request,
@@ -726,6 +743,10 @@ async def _queue_page(
     queue = await service.review_queue(session, signed_in.principal)
     context = chrome(lang, signed_in, f"{PREFIX}/review")
     context["notice"] = _notice(request, lang) if status_code == 200 else None
+    listed = {str(d.id) for d, _ in queue.evidence} | {str(q.measurement.id) for q in queue.measurements}
+    listed |= {str(q.activity.id) for q in queue.activities}
+    # A refusal about an item no longer in the queue (decided meanwhile, or never visible) is said on top.
+    context["form_error"] = " ".join(m for i, m in (item_errors or {}).items() if i not in listed) or None
     return page("review.html", lang, status_code=status_code, queue=queue, item_errors=item_errors or {}, **context)
 
 
@@ -748,9 +769,8 @@ async def _decided(
     exc: AppError | ValidationError,
 ) -> Response:
     await session.rollback()
-    status, message, errors = refusal(exc, lang)
-    shown = " ".join(v for v in [*errors.values()] if v) if errors else message
-    return await _queue_page(request, session, signed_in, lang, status_code=status, item_errors={item: shown or ""})
+    status, message, _ = refusal(exc, lang)
+    return await _queue_page(request, session, signed_in, lang, status_code=status, item_errors={item: message or ""})
 
 
 @router.post(PREFIX + "/evidence/{evidence_id}/review", response_model=None)

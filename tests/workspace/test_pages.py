@@ -429,3 +429,31 @@ async def test_problems_below_the_workspace_reach_people_as_pages(open_browser: 
         assert wrong_method.status_code == 405
         assert "allow" in wrong_method.headers
         assert "<h1>No se pudo completar</h1>" in wrong_method.text
+
+
+async def test_a_decision_on_an_item_decided_meanwhile_is_said_on_top(
+    client: httpx2.AsyncClient, open_browser: OpenBrowser, world: World
+) -> None:
+    agreement_id, _ = await _agreement_with_target(client, world)
+    uploaded = await client.post(
+        f"/v1/agreements/{agreement_id}/evidence",
+        files={"file": ("lista.pdf", pdf(), "application/pdf")},
+        data={"title": "Lista", "document_type": "attendance_list"},
+        headers=world.headers("participant"),
+    )
+    evidence_id = uploaded.json()["id"]
+    async with open_browser() as town:
+        await town.sign_in(secret_of(world, "editor"))
+        token = await town.csrf("/workspace/review")
+        first = await town.post(f"/workspace/evidence/{evidence_id}/review?csrf={token}", data={"decision": "accepted"})
+        assert first.status_code == 303
+        again = await town.post(f"/workspace/evidence/{evidence_id}/review?csrf={token}", data={"decision": "rejected"})
+        no_decision = await town.post(f"/workspace/evidence/{evidence_id}/review?csrf={token}&lang=en", data={})
+    api = await client.post(
+        f"/v1/evidence/{evidence_id}/review", json={"decision": "rejected"}, headers=world.headers("editor")
+    )
+    assert again.status_code == api.status_code == 409
+    detail = html.escape(api.json()["detail"], quote=False)
+    assert f'<p class="form-error" role="alert" id="form-error">{detail}</p>' in again.text
+    assert no_decision.status_code == 422
+    assert re.search(r'id="form-error">Input should be [^<]*accepted[^<]*</p>', no_decision.text)
