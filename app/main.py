@@ -52,6 +52,8 @@ from app.registrations.router import router as registrations_router
 from app.storage import EvidenceStorage
 from app.targets.router import router as targets_router
 from app.webhooks.router import router as webhooks_router
+from app.workspace.middleware import WorkspaceSessionMiddleware
+from app.workspace.router import router as workspace_router
 
 API_TITLE = "Pacta"
 API_DESCRIPTION = (
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
         badges_router,
         embeds_router,
+        workspace_router,
     )
     for router in routers:
         app.include_router(router)
@@ -179,6 +182,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_seconds=settings.body_timeout_seconds,
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
+    # The workspace's cookie session and the CSRF token of its form posts, checked before any body
+    # is read; outside the body guard, so that its refusals reach a person as pages.
+    app.add_middleware(WorkspaceSessionMiddleware)
     # HEAD becomes a GET without its body before anything matches a route; CORS answers a
     # preflight before authentication or the router's 405 can see it.
     app.add_middleware(HeadMiddleware)
