@@ -3,8 +3,9 @@ measure and print (figures only, nothing asserted).
 
 Sections, in the order they run: list (the agreements list: EXPLAIN, statements, load, the bare
 reference), uploads (evidence throughput and memory, issue 4), progress (the targets read, issue
-4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6) and
-log (a million-entry transparency log, issue 5). All but `log` share one clone of the agreements
+4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6),
+export (the open Data Package and a big list as XLSX, issue 14) and log (a million-entry
+transparency log, issue 5). All but `log` share one clone of the agreements
 data set and one service process; `log` has its own database and server.
 """
 
@@ -38,6 +39,7 @@ from bench import (
     compliance,
     database,
     explain,
+    export,
     profile,
     progress,
     queries,
@@ -52,8 +54,8 @@ from bench.load import Budget, Call, Result, drive
 from bench.output import Log, heading, table
 from bench.server import PostgresCpu, Server
 
-SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks")
-ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks")
+SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks", "export")
+ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks", "export")
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +501,7 @@ SECTION_RUNS: tuple[tuple[str, Callable[[Context], Awaitable[None]]], ...] = (
     ("progress", progress.run),
     ("compliance", compliance.run),
     ("webhooks", webhooks.run),
+    ("export", export.run),
 )
 
 

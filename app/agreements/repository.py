@@ -262,6 +262,8 @@ class Filters:
     signed_to: date | None = None
     updated_since: datetime | None = None
     q: str | None = None
+    # The agreements an organization signed or takes part in (the workspace's "my agreements").
+    member_org_id: uuid.UUID | None = None
 
 
 def _in_state(subdivision: ColumnElement[str]) -> ColumnElement[bool]:
@@ -298,6 +300,7 @@ _FILTERS: tuple[tuple[str, Callable[[], ColumnElement[bool]], Callable[[Any], An
         lambda v: v,
     ),
     ("q", lambda: _matches(bindparam("q", type_=Text())), lambda v: v),
+    ("member_org_id", lambda: takes_part(bindparam("member_org_id", type_=Uuid())), lambda v: v),
 )
 
 
