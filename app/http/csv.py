@@ -116,7 +116,8 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
 
 def list_format(request: Request) -> ListFormat:
     """Content negotiation between JSON (the default, and the winner of a tie), CSV and XLSX; 406
-    when none is acceptable."""
+    when none is acceptable. A bad `?bom=` is refused whatever the format (the list declares it)."""
+    wants_bom(request)
     accept = request.headers.get("accept")
     if not accept:
         return ListFormat.json
@@ -150,12 +151,10 @@ _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", 
 
 def wants_bom(request: Request) -> bool:
     """`?bom=true`: the CSV starts with a UTF-8 byte-order mark (Excel on Windows reads UTF-8 then)."""
-    raw = request.query_params.get("bom")
-    if raw is None or raw.strip().lower() in _FALSE:
-        return False
-    if raw.strip().lower() in _TRUE:
-        return True
-    raise field_error(["query", "bom"], Text("http.bad_bom"), "bool_parsing")
+    values = [raw.strip().lower() for raw in request.query_params.getlist("bom")]
+    if any(value not in _TRUE | _FALSE for value in values):
+        raise field_error(["query", "bom"], Text("http.bad_bom"), "bool_parsing")
+    return bool(values) and values[-1] in _TRUE  # repeated: the last one, as for every parameter
 
 
 def _cell(value: Any) -> str:

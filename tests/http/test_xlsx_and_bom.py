@@ -198,3 +198,15 @@ async def test_csv_with_bom_opens_like_excel_reads_it(client: httpx2.AsyncClient
 async def test_a_bad_bom_value_is_422(client: httpx2.AsyncClient) -> None:
     response = await client.get(AGREEMENTS, params={"bom": "maybe"}, headers={"Accept": "text/csv"})
     assert_problem(response, 422, loc=["query", "bom"])
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/csv", XLSX_MEDIA_TYPE])
+async def test_a_bad_bom_value_is_422_whatever_the_format(
+    client: httpx2.AsyncClient, world: World, accept: str
+) -> None:
+    """Schemathesis found `?bom=null&bom=null` accepted on JSON pages: the list declares `bom`, so a
+    value that is not a boolean is refused before anything is read, in every format, every list."""
+    for path in (AGREEMENTS, "/v1/organizations", "/v1/compliance/findings"):
+        headers = {**world.headers("admin"), "Accept": accept}
+        response = await client.get(f"{path}?bom=true&bom=null", headers=headers)
+        assert_problem(response, 422, loc=["query", "bom"])
