@@ -38,6 +38,7 @@ from app.http.routes import api_routes
 from app.i18n import LANGUAGES, Text, catalogue
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.idempotency.ownership import Ownership
+from app.imports.router import router as imports_router
 from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
 from app.log.signing import load_signer
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
         badges_router,
         embeds_router,
+        imports_router,
     )
     for router in routers:
         app.include_router(router)

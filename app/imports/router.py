@@ -1,0 +1,106 @@
+"""/v1/imports: spreadsheets in (CSV or XLSX), and their templates."""
+
+import asyncio
+import uuid
+from typing import IO, Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.requests import ClientDisconnect
+
+from app.auth.dependencies import CurrentPrincipal
+from app.clock import Today
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import MalformedBody
+from app.evidence.multipart import StreamedForm, boundary_of
+from app.http.headers import idempotency_key_header
+from app.i18n import Text
+from app.imports import service, templates
+from app.imports.reading import Sheet
+from app.imports.schemas import ImportKind, ImportProblem, ImportResult, import_body
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KindPath = Annotated[ImportKind, Path(description="What the file holds: agreements or targets.")]
+
+
+async def _parse(file: IO[bytes]) -> Sheet:
+    # Reading a 25 MiB workbook is CPU work: never on the event loop.
+    return await asyncio.to_thread(service.parse_file, file)
+
+
+@router.post(
+    "",
+    dependencies=[Depends(idempotency_key_header)],
+    openapi_extra={"requestBody": import_body()},
+    responses={
+        422: {
+            "description": "Bad rows (all of them, with row and column), a missing column, or bad parameters",
+            "model": ImportProblem,
+        }
+    },
+)
+async def import_rows(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    today: Today,
+    request: Request,
+    kind: Annotated[ImportKind, Query(description="What the file holds.")],
+    dry_run: Annotated[bool, Query(description="Check every row and report the counts; write nothing.")] = False,
+    org: Annotated[
+        uuid.UUID | None,
+        Query(description="The signatory whose rows these are: an editor's own (the default), any for an admin."),
+    ] = None,
+) -> ImportResult:
+    """Import agreements or targets from CSV or XLSX: all rows or none, every bad row reported."""
+    settings: Settings = request.app.state.settings
+    boundary = boundary_of(request.headers.get("content-type"))
+    form = StreamedForm(request.stream(), boundary) if boundary is not None else None
+    try:
+        return await service.import_upload(
+            session,
+            kind,
+            form,
+            org=org,
+            dry_run=dry_run,
+            principal=principal,
+            today=today,
+            max_bytes=settings.max_upload_bytes,
+            parse=_parse,
+        )
+    except ClientDisconnect as exc:
+        raise MalformedBody(Text("evidence.client_gone")) from exc
+
+
+@router.get(
+    "/templates/{kind}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The CSV template."}},
+)
+async def get_import_template_csv(kind: KindPath) -> Response:
+    """The CSV template (UTF-8 with BOM): the columns, with a worked example row."""
+    return Response(
+        templates.template_csv(kind),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="pacta-{kind.value}.csv"'},
+    )
+
+
+@router.get(
+    "/templates/{kind}.xlsx",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The XLSX template.",
+        }
+    },
+)
+async def get_import_template_xlsx(kind: KindPath) -> Response:
+    """The XLSX template: the columns, a worked example row, drop-downs for coded values."""
+    return Response(
+        templates.template_xlsx(kind),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="pacta-{kind.value}.xlsx"'},
+    )

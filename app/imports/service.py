@@ -1,0 +1,423 @@
+"""Spreadsheet imports: every row checked, every row written through the resources' own services,
+all or nothing.
+
+One path for every write: a created row is `agreements.service.create_agreement` (or
+`targets.service.create_target`), a changed one `update_agreement` (`update_target`), with their
+checks, log entries and webhook events, all in the request's one transaction. Each row runs in a
+savepoint, so a row the services refuse is rolled back alone and the next rows are still
+checked: the answer names every bad row. Any bad row, or `dry_run`, rolls the whole import back.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agreements import access
+from app.agreements import repository as agreement_repository
+from app.agreements import service as agreement_service
+from app.agreements.schemas import AgreementCreate, AgreementUpdate
+from app.auth.dependencies import Principal
+from app.db import release_connection
+from app.errors import AppError, FieldIssue, Forbidden, RuleViolation, validation_message
+from app.evidence.multipart import StreamedForm
+from app.i18n import Text
+from app.imports import repository
+from app.imports.columns import RowFields, read_header, read_row
+from app.imports.reading import Sheet, read_sheet, spool_file
+from app.imports.schemas import ImportKind, ImportResult
+from app.models import OrganizationKind
+from app.targets import service as target_service
+from app.targets.schemas import TargetCreate, TargetUpdate
+
+Progress = Callable[[int, int], None]
+M = TypeVar("M", bound=BaseModel)
+
+
+class ImportRejected(RuleViolation):
+    """Some rows are bad: all are reported (`errors: [{row, column, msg}]`), none written."""
+
+    slug = "import-rejected"
+
+
+class ValidationText:
+    """A pydantic error's message, written in the language of the answer (like the framework's)."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        self.error = error
+
+    def render(self, lang: str) -> str:
+        return validation_message(self.error, lang)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+Message = Text | ValidationText
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    column: str | None
+    msg: Message
+    type: str = "value_error"
+
+    def as_member(self) -> dict[str, Any]:
+        loc: list[str | int] = [self.row] if self.column is None else [self.row, self.column]
+        return {"row": self.row, "column": self.column, "msg": self.msg, "loc": loc, "type": self.type}
+
+
+@dataclass(slots=True)
+class Outcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def importing_org(principal: Principal, org: uuid.UUID | None) -> uuid.UUID:
+    """Whose agreements the import writes, judged before any of the file is read: an editor's
+    own organization (naming another is 403), any organization for an admin (who must name it)."""
+    if org is None:
+        if principal.is_admin:
+            raise RuleViolation(
+                errors=[FieldIssue(loc=["query", "org"], msg=Text("imports.org_required"), type="missing")]
+            )
+        org = principal.org_id
+    if not access.can_edit(principal, org):
+        raise Forbidden(Text("imports.forbidden"))
+    return org
+
+
+async def check_org(session: AsyncSession, org_id: uuid.UUID) -> None:
+    found = await agreement_repository.organizations(session, [org_id])
+    kind = found[org_id].kind if org_id in found else None
+    if kind is None:
+        raise RuleViolation(errors=[FieldIssue(loc=["query", "org"], msg=Text("common.no_organization"))])
+    if OrganizationKind(kind) not in agreement_service.SIGNATORY_KINDS:
+        raise RuleViolation(errors=[FieldIssue(loc=["query", "org"], msg=Text("agreements.signatory_kind", kind=kind))])
+
+
+async def receive(form: StreamedForm | None, *, max_bytes: int) -> IO[bytes]:
+    """The form's `file` part, spooled (memory up to 1 MiB, then disk); 422 without one."""
+    if form is None or not await form.until_file_or_end():
+        if form is not None:
+            await form.finish()
+        raise RuleViolation(
+            errors=[FieldIssue(loc=["body", "file"], msg=Text("imports.file_required"), type="missing")]
+        )
+
+    async def chunks() -> Any:
+        while (chunk := await form.file_chunk()) is not None:
+            yield chunk
+
+    spool = await spool_file(chunks(), max_bytes=max_bytes)
+    try:
+        await form.finish()
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+async def import_upload(
+    session: AsyncSession,
+    kind: ImportKind,
+    form: StreamedForm | None,
+    *,
+    org: uuid.UUID | None,
+    dry_run: bool,
+    principal: Principal,
+    today: date,
+    max_bytes: int,
+    parse: Callable[[IO[bytes]], Awaitable[Sheet]],
+) -> ImportResult:
+    """POST /v1/imports: who may import for whom is settled before the body is read; then the
+    session gives its connection back while the client sends the file, and the unit of work
+    resumes only once the file is in and parsed (`parse` runs the parser off the event loop)."""
+    org_id = importing_org(principal, org)
+    await check_org(session, org_id)
+    await release_connection(session)
+    spool = await receive(form, max_bytes=max_bytes)
+    try:
+        sheet = await parse(spool)
+    finally:
+        spool.close()
+    return await import_sheet(session, kind, sheet, org_id=org_id, dry_run=dry_run, principal=principal, today=today)
+
+
+def parse_file(file: IO[bytes]) -> Sheet:
+    return read_sheet(file)
+
+
+async def import_sheet(
+    session: AsyncSession,
+    kind: ImportKind,
+    sheet: Sheet,
+    *,
+    org_id: uuid.UUID,
+    dry_run: bool,
+    principal: Principal,
+    today: date,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Check every row and write it through the services, in one transaction; any bad row → 422
+    naming them all (ImportRejected) and nothing written; `dry_run` → the counts, nothing written."""
+    layout, header_issues = read_header(kind, sheet.header)
+    if header_issues:
+        raise _rejected([RowError(1, issue.column, issue.msg) for issue in header_issues])
+    rows = [read_row(layout, cells) for cells in sheet.rows]
+    outcome = Outcome()
+    key_column = "external_ref" if kind is ImportKind.agreements else "title"
+    seen: dict[tuple[str, ...], int] = {}
+    for number, row in zip(sheet.numbers, rows, strict=True):
+        outcome.errors += [RowError(number, column, msg) for column, msg in row.errors]
+        if row.key is None:
+            if row.missing_key is not None:
+                row.errors.append((row.missing_key, Text("imports.key_required", column=row.missing_key)))
+                outcome.errors.append(
+                    RowError(number, row.missing_key, Text("imports.key_required", column=row.missing_key), "missing")
+                )
+            continue
+        if row.key in seen:
+            outcome.errors.append(RowError(number, key_column, Text("imports.duplicate_row", other=seen[row.key])))
+            row.errors.append((key_column, Text("imports.duplicate_row", other=seen[row.key])))
+        else:
+            seen[row.key] = number
+    refs = [row.key[0] for row in rows if row.key is not None]
+    existing = await repository.agreements_by_ref(session, org_id, refs)
+    writer = _Writer(session, principal=principal, today=today, org_id=org_id, existing=existing)
+    if kind is ImportKind.targets:
+        writer.targets = await repository.targets_by_title(session, list(existing.values()))
+    outer = await session.begin_nested()
+    try:
+        for done, (number, row) in enumerate(zip(sheet.numbers, rows, strict=True), start=1):
+            # A row with a bad cell is still checked against the schema (all its errors at once),
+            # but never handed to the services.
+            await writer.write(kind, number, row, outcome, check_only=bool(row.errors))
+            if progress is not None:
+                progress(done, len(rows))
+    except BaseException:
+        await outer.rollback()
+        raise
+    if outcome.errors or dry_run:
+        await outer.rollback()
+    else:
+        await outer.commit()
+    if outcome.errors:
+        raise _rejected(outcome.errors)
+    return ImportResult(
+        kind=kind,
+        dry_run=dry_run,
+        rows=len(rows),
+        created=outcome.created,
+        updated=outcome.updated,
+        unchanged=outcome.unchanged,
+    )
+
+
+def _rejected(errors: list[RowError]) -> ImportRejected:
+    errors = sorted(errors, key=lambda e: e.row)
+    return ImportRejected(
+        Text("imports.rejected", count=len(errors), rows=len({e.row for e in errors})),
+        extra={"errors": [e.as_member() for e in errors]},
+    )
+
+
+class _Writer:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal,
+        today: date,
+        org_id: uuid.UUID,
+        existing: dict[str, uuid.UUID],
+    ) -> None:
+        self.session = session
+        self.principal = principal
+        self.today = today
+        self.org_id = org_id
+        self.existing = existing
+        self.targets: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
+
+    async def write(self, kind: ImportKind, number: int, row: RowFields, outcome: Outcome, *, check_only: bool) -> None:
+        try:
+            if check_only:
+                if kind is ImportKind.agreements:
+                    await self._agreement(row, check_only=True)
+                else:
+                    await self._target(row, check_only=True)
+                return
+            async with self.session.begin_nested():
+                if kind is ImportKind.agreements:
+                    result = await self._agreement(row)
+                else:
+                    result = await self._target(row)
+        except _RowRefused as exc:
+            outcome.errors += [RowError(number, c, m, t) for c, m, t in exc.issues]
+            return
+        except AppError as exc:
+            outcome.errors += _app_errors(number, exc, row)
+            return
+        except DBAPIError:
+            outcome.errors.append(RowError(number, None, Text("imports.database_refused")))
+            return
+        if result == "created":
+            outcome.created += 1
+        elif result == "updated":
+            outcome.updated += 1
+        else:
+            outcome.unchanged += 1
+
+    async def _agreement(self, row: RowFields, *, check_only: bool = False) -> str:
+        fields = dict(row.fields)
+        agreement_id = None if row.key is None else self.existing.get(row.key[0])
+        if agreement_id is None:
+            # On a create a blank cell is an absent field: the default, or "required".
+            given = {k: v for k, v in fields.items() if v is not None}
+            data = _validated(AgreementCreate, {**given, "signatory_org_id": self.org_id}, row)
+            if check_only:
+                return "checked"
+            await agreement_service.create_agreement(self.session, data, principal=self.principal, today=self.today)
+            return "created"
+        fields.pop("external_ref", None)
+        update = _validated(AgreementUpdate, fields, row)
+        if check_only:
+            return "checked"
+        locked = await agreement_service.lock_for_change(
+            self.session, agreement_id, principal=self.principal, today=self.today, org_kinds=True
+        )
+        changes = update.model_dump(mode="json", exclude_unset=True)
+        stored = {
+            name: sorted(str(p) for p in locked.before.participant_org_ids)
+            if name == "participant_org_ids"
+            else to_jsonable_python(getattr(locked.row, name))
+            for name in changes
+        }
+        if "participant_org_ids" in changes:
+            changes["participant_org_ids"] = sorted(changes["participant_org_ids"])
+        if changes == stored:
+            return "unchanged"
+        await agreement_service.update_agreement(
+            self.session,
+            locked.row,
+            locked.before,
+            update,
+            principal=self.principal,
+            today=self.today,
+            kinds=locked.org_kinds,
+        )
+        return "updated"
+
+    async def _target(self, row: RowFields, *, check_only: bool = False) -> str:
+        ref, title = row.key if row.key is not None else (None, None)
+        agreement_id = None if ref is None else self.existing.get(ref)
+        if ref is not None and agreement_id is None:
+            raise _RowRefused([("agreement_external_ref", Text("imports.no_agreement", ref=ref), "value_error")])
+        found = [] if agreement_id is None or title is None else self.targets.get((agreement_id, title.strip()), [])
+        if len(found) > 1:
+            raise _RowRefused([("title", Text("imports.ambiguous_target", count=len(found)), "value_error")])
+        if not found:
+            given = {k: v for k, v in row.fields.items() if v is not None}
+            data = _validated(TargetCreate, given, row)
+            if check_only or agreement_id is None:
+                return "checked"
+            await target_service.create_target(
+                self.session, agreement_id, data, principal=self.principal, today=self.today
+            )
+            return "created"
+        update = _validated(TargetUpdate, row.fields, row)
+        if check_only:
+            return "checked"
+        locked = await target_service.lock_target(self.session, found[0], principal=self.principal, today=self.today)
+        changes = update.model_dump(mode="json", exclude_unset=True)
+        current = locked.current
+        stored: dict[str, Any] = {
+            "indicator": current.indicator.value,
+            "title": current.title,
+            "description": current.description,
+            "measure": current.measure.value,
+            "unit": current.unit,
+            "ascending": current.ascending,
+            "baseline": None if current.baseline is None else current.baseline.model_dump(mode="json"),
+            "milestones": [{"months": m.months, "target_value": m.target_value} for m in current.milestones],
+            "responsible_org_id": None if current.responsible_org_id is None else str(current.responsible_org_id),
+        }
+        if "milestones" in changes:
+            wanted = changes["milestones"] or [
+                {"months": m, "target_value": None} for m in target_service.DEFAULT_MONTHS
+            ]
+            changes["milestones"] = sorted(wanted, key=lambda m: m["months"])
+        if all(stored.get(name) == value for name, value in changes.items()):
+            return "unchanged"
+        await target_service.update_target(self.session, locked, update, principal=self.principal, today=self.today)
+        return "updated"
+
+
+class _RowRefused(Exception):
+    def __init__(self, issues: Sequence[tuple[str | None, Message, str]]) -> None:
+        super().__init__("row refused")
+        self.issues = list(issues)
+
+
+def _validated(model: type[M], fields: dict[str, Any], row: RowFields) -> M:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise _RowRefused(
+            [
+                (
+                    _column(row, [str(p) if not isinstance(p, int) else p for p in e["loc"]]),
+                    ValidationText(
+                        {
+                            "type": e["type"],
+                            "loc": e["loc"],
+                            "msg": e["msg"],
+                            "ctx": e.get("ctx"),
+                            "input": e.get("input"),
+                        }
+                    ),
+                    e["type"],
+                )
+                for e in exc.errors(include_url=False)
+            ]
+        ) from exc
+
+
+def _column(row: RowFields, loc: Sequence[str | int]) -> str | None:
+    """The column a field's error belongs to (`loc` as pydantic or a service names the field)."""
+    if not loc:
+        return None
+    name = loc[0]
+    if name == "counterparts":
+        index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+        part = loc[2] if len(loc) > 2 and isinstance(loc[2], str) else "name"
+        number = row.counterpart_numbers[index] if index < len(row.counterpart_numbers) else 1
+        return f"counterpart_{part}" if number == 1 else f"counterpart_{number}_{part}"
+    if name == "baseline":
+        part = loc[1] if len(loc) > 1 and isinstance(loc[1], str) else "value"
+        return f"baseline_{part}"
+    if name == "milestones":
+        index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+        columns = row.milestone_columns
+        return columns[index] if index < len(columns) else (columns[0] if columns else None)
+    if name == "signatory_org_id":
+        return None
+    return str(name)
+
+
+def _app_errors(number: int, exc: AppError, row: RowFields) -> list[RowError]:
+    if exc.errors:
+        return [
+            RowError(number, _column(row, [p for p in issue.loc if p != "body"]), issue.msg, issue.type)
+            for issue in exc.errors
+        ]
+    return [RowError(number, None, exc.detail or exc.title_text())]
