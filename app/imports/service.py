@@ -32,11 +32,16 @@ from app.imports import repository
 from app.imports.columns import RowFields, read_header, read_row
 from app.imports.reading import Sheet, read_sheet, spool_file
 from app.imports.schemas import ImportKind, ImportResult
-from app.models import OrganizationKind
+from app.models import OrganizationKind, Role
+from app.models.organizations import PLATFORM_ORG_ID
 from app.targets import service as target_service
 from app.targets.schemas import TargetCreate, TargetUpdate
 
 Progress = Callable[[int, int], None]
+# Who `pacta import` acts as: the platform, like the demo loader (the log names it as the actor).
+PLATFORM_PRINCIPAL = Principal(
+    key_id=uuid.UUID(int=0), org_id=PLATFORM_ORG_ID, org_kind=OrganizationKind.platform, role=Role.admin
+)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -289,12 +294,20 @@ class _Writer:
             await agreement_service.create_agreement(self.session, data, principal=self.principal, today=self.today)
             return "created"
         fields.pop("external_ref", None)
-        update = _validated(AgreementUpdate, fields, row)
         if check_only:
+            _validated(AgreementUpdate, fields, row)
             return "checked"
         locked = await agreement_service.lock_for_change(
             self.session, agreement_id, principal=self.principal, today=self.today, org_kinds=True
         )
+        if "counterparts" in fields:
+            # Counterpart columns the file lacks (say, region) keep their values: the API
+            # replaces the whole list, so each counterpart is completed from the one stored.
+            current = [c.model_dump(mode="json") for c in locked.before.counterparts]
+            fields["counterparts"] = [
+                {**current[i], **given} if i < len(current) else given for i, given in enumerate(fields["counterparts"])
+            ]
+        update = _validated(AgreementUpdate, fields, row)
         changes = update.model_dump(mode="json", exclude_unset=True)
         stored = {
             name: sorted(str(p) for p in locked.before.participant_org_ids)
@@ -334,10 +347,16 @@ class _Writer:
                 self.session, agreement_id, data, principal=self.principal, today=self.today
             )
             return "created"
-        update = _validated(TargetUpdate, row.fields, row)
         if check_only:
+            _validated(TargetUpdate, row.fields, row)
             return "checked"
         locked = await target_service.lock_target(self.session, found[0], principal=self.principal, today=self.today)
+        fields = dict(row.fields)
+        baseline, current_baseline = fields.get("baseline"), locked.current.baseline
+        if isinstance(baseline, dict) and current_baseline is not None:
+            # Baseline columns the file lacks keep their values (the API replaces the whole baseline).
+            fields["baseline"] = {**current_baseline.model_dump(mode="json"), **baseline}
+        update = _validated(TargetUpdate, fields, row)
         changes = update.model_dump(mode="json", exclude_unset=True)
         current = locked.current
         stored: dict[str, Any] = {
@@ -358,6 +377,7 @@ class _Writer:
             changes["milestones"] = sorted(wanted, key=lambda m: m["months"])
         if all(stored.get(name) == value for name, value in changes.items()):
             return "unchanged"
+        print("DIFF", {n: (stored.get(n), v) for n, v in changes.items() if stored.get(n) != v})
         await target_service.update_target(self.session, locked, update, principal=self.principal, today=self.today)
         return "updated"
 
