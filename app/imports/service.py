@@ -377,7 +377,6 @@ class _Writer:
             changes["milestones"] = sorted(wanted, key=lambda m: m["months"])
         if all(stored.get(name) == value for name, value in changes.items()):
             return "unchanged"
-        print("DIFF", {n: (stored.get(n), v) for n, v in changes.items() if stored.get(n) != v})
         await target_service.update_target(self.session, locked, update, principal=self.principal, today=self.today)
         return "updated"
 
