@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import httpx2
-from openpyxl import Workbook
+from openpyxl import Workbook  # type: ignore[import-untyped]
 
 IMPORTS = "/v1/imports"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,7 +43,7 @@ TARGET_HEADER = (
 )
 
 
-def agreement_row(ref: str, **fields: Any) -> dict[str, Any]:
+def agreement_row(ref: str | int, **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "external_ref": ref,
         "title": f"Hermanamiento Guadalajara - Querétaro {ref}",

@@ -6,7 +6,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi import FastAPI
-from openpyxl import load_workbook
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.imports import reading
