@@ -127,12 +127,9 @@ def add_problem_responses(schema: dict[str, Any], routes: Iterable[BaseRoute] = 
             if "422" in responses:  # FastAPI's own, pointing at the HTTPValidationError removed above
                 codes = sorted({*codes, "422"})
             for code in codes:
-                # A route that documents its own problem (a richer `errors`, as an import's rows) keeps it.
-                own = responses.get(code, {}).get("content", {}).get("application/json", {}).get("schema")
-                keep = own is not None and own.get("$ref") != "#/components/schemas/HTTPValidationError"
                 responses[code] = {
-                    "description": responses[code]["description"] if keep else _DESCRIPTIONS[code],
-                    "content": {"application/problem+json": {"schema": own if keep else PROBLEM_REF}},
+                    "description": _DESCRIPTIONS[code],
+                    "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                 }
             responses["default"] = {
                 "description": "Any other error",

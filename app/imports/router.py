@@ -7,7 +7,7 @@ from typing import IO, Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.requests import ClientDisconnect
 
-from app.auth.dependencies import CurrentPrincipal
+from app.auth.dependencies import CurrentPrincipal, optional_principal
 from app.clock import Today
 from app.config import Settings
 from app.db import SessionDep
@@ -17,7 +17,7 @@ from app.http.headers import idempotency_key_header
 from app.i18n import Text
 from app.imports import service, templates
 from app.imports.reading import Sheet
-from app.imports.schemas import ImportKind, ImportProblem, ImportResult, import_body
+from app.imports.schemas import ImportKind, ImportResult, import_body
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -34,12 +34,6 @@ async def _parse(file: IO[bytes]) -> Sheet:
     "",
     dependencies=[Depends(idempotency_key_header)],
     openapi_extra={"requestBody": import_body()},
-    responses={
-        422: {
-            "description": "Bad rows (all of them, with row and column), a missing column, or bad parameters",
-            "model": ImportProblem,
-        }
-    },
 )
 async def import_rows(
     principal: CurrentPrincipal,
@@ -53,7 +47,13 @@ async def import_rows(
         Query(description="The signatory whose rows these are: an editor's own (the default), any for an admin."),
     ] = None,
 ) -> ImportResult:
-    """Import agreements or targets from CSV or XLSX: all rows or none, every bad row reported."""
+    """Import agreements or targets from CSV or XLSX: all rows or none, every bad row reported.
+
+    Rows are upserted by (signatory, external_ref), targets by (agreement external_ref, title);
+    each created or changed row is a normal write (log entry, webhooks). Any bad row: 422 whose
+    `errors` name every bad cell as `{row, column, msg}` (the header is row 1; `loc` is
+    `[row, column]`), nothing written. Columns as in the templates; an unknown column is an error.
+    """
     settings: Settings = request.app.state.settings
     boundary = boundary_of(request.headers.get("content-type"))
     form = StreamedForm(request.stream(), boundary) if boundary is not None else None
@@ -75,6 +75,7 @@ async def import_rows(
 
 @router.get(
     "/templates/{kind}.csv",
+    dependencies=[Depends(optional_principal)],
     response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The CSV template."}},
 )
@@ -89,6 +90,7 @@ async def get_import_template_csv(kind: KindPath) -> Response:
 
 @router.get(
     "/templates/{kind}.xlsx",
+    dependencies=[Depends(optional_principal)],
     response_class=Response,
     responses={
         200: {

@@ -5,8 +5,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.errors import Problem
-
 
 class ImportKind(StrEnum):
     agreements = "agreements"
@@ -22,22 +20,6 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     unchanged: int = Field(description="Rows equal to what is stored: nothing written for them.")
-
-
-class RowError(BaseModel):
-    """One bad cell or row. `loc` is [row, column] (or [row]) for clients that read `loc`."""
-
-    row: int = Field(description="The row as the spreadsheet numbers it: the header is row 1.")
-    column: str | None = Field(description="The column's header, or null when the row as a whole is refused.")
-    msg: str
-    loc: list[str | int]
-    type: str
-
-
-class ImportProblem(Problem):
-    """A refused import: every bad row of the file, none written."""
-
-    errors: list[RowError] | None = None  # type: ignore[assignment]
 
 
 def import_body() -> dict[str, Any]:
