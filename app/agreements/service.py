@@ -119,15 +119,22 @@ def _stored(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_agreement(
-    session: AsyncSession, data: AgreementCreate, *, principal: Principal, today: date
+    session: AsyncSession,
+    data: AgreementCreate,
+    *,
+    principal: Principal,
+    today: date,
+    kinds: dict[uuid.UUID, str] | None = None,
 ) -> AgreementRead:
+    """`kinds`: those of every organization the body names, when the caller read them already
+    (an import reads them once for all its rows)."""
     if not access.can_edit(principal, data.signatory_org_id):
         raise Forbidden(Text("agreements.create_forbidden"))
     facts = data.model_dump(mode="python")
     facts["counterparts"] = [c.model_dump(mode="json") for c in data.counterparts]
     issues = Issues()
     participants = await _check_facts(
-        session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues
+        session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues, kinds=kinds
     )
     issues.raise_if_any()
     if data.external_ref is not None and await repository.external_ref_taken(
@@ -136,7 +143,8 @@ async def create_agreement(
         raise DuplicateExternalRef(Text("agreements.duplicate_external_ref", ref=repr(data.external_ref)))
     agreement = Agreement(**_stored(facts))
     await repository.add(session, agreement)
-    await repository.replace_participants(session, agreement.id, participants)
+    if participants:  # a new agreement has none to replace
+        await repository.replace_participants(session, agreement.id, participants)
     await _log(session, agreement, participants, principal, log_service.Action.create)
     return await read_agreement(session, agreement.id, today=today)
 

@@ -32,7 +32,7 @@ from app.imports import repository
 from app.imports.columns import RowFields, read_header, read_row
 from app.imports.reading import Sheet, read_sheet, spool_file
 from app.imports.schemas import ImportKind, ImportResult
-from app.models import OrganizationKind, Role
+from app.models import Agreement, OrganizationKind, Role, Target
 from app.models.organizations import PLATFORM_ORG_ID
 from app.targets import service as target_service
 from app.targets.schemas import TargetCreate, TargetUpdate
@@ -179,36 +179,18 @@ async def import_sheet(
     if header_issues:
         raise _rejected([RowError(1, issue.column, issue.msg) for issue in header_issues])
     rows = [read_row(layout, cells) for cells in sheet.rows]
-    outcome = Outcome()
-    key_column = "external_ref" if kind is ImportKind.agreements else "title"
-    seen: dict[tuple[str, ...], int] = {}
-    for number, row in zip(sheet.numbers, rows, strict=True):
-        outcome.errors += [RowError(number, column, msg) for column, msg in row.errors]
-        if row.key is None:
-            if row.missing_key is not None:
-                row.errors.append((row.missing_key, Text("imports.key_required", column=row.missing_key)))
-                outcome.errors.append(
-                    RowError(number, row.missing_key, Text("imports.key_required", column=row.missing_key), "missing")
-                )
-            continue
-        if row.key in seen:
-            outcome.errors.append(RowError(number, key_column, Text("imports.duplicate_row", other=seen[row.key])))
-            row.errors.append((key_column, Text("imports.duplicate_row", other=seen[row.key])))
-        else:
-            seen[row.key] = number
-    refs = [row.key[0] for row in rows if row.key is not None]
-    existing = await repository.agreements_by_ref(session, org_id, refs)
-    writer = _Writer(session, principal=principal, today=today, org_id=org_id, existing=existing)
-    if kind is ImportKind.targets:
-        writer.targets = await repository.targets_by_title(session, list(existing.values()))
+    found = _row_errors(kind, sheet.numbers, rows)
+    writer = await _Writer.prepare(session, kind, rows, principal=principal, today=today, org_id=org_id)
     outer = await session.begin_nested()
     try:
-        for done, (number, row) in enumerate(zip(sheet.numbers, rows, strict=True), start=1):
-            # A row with a bad cell is still checked against the schema (all its errors at once),
-            # but never handed to the services.
-            await writer.write(kind, number, row, outcome, check_only=bool(row.errors))
-            if progress is not None:
-                progress(done, len(rows))
+        try:
+            outcome = await writer.write_all(sheet.numbers, rows, found, savepoints=False, progress=progress)
+        except _DatabaseRefused:
+            # Rare: the database itself refused a row, which aborts the transaction. Start over
+            # with a savepoint around each row, so the rows after it are still checked.
+            await outer.rollback()
+            outer = await session.begin_nested()
+            outcome = await writer.write_all(sheet.numbers, rows, found, savepoints=True, progress=progress)
     except BaseException:
         await outer.rollback()
         raise
@@ -228,6 +210,29 @@ async def import_sheet(
     )
 
 
+def _row_errors(kind: ImportKind, numbers: Sequence[int], rows: Sequence[RowFields]) -> list[RowError]:
+    """The errors found in the cells alone (a bad value, a blank or repeated key); each such row
+    is marked so that it is checked against the schema but never handed to the services."""
+    errors: list[RowError] = []
+    key_column = "external_ref" if kind is ImportKind.agreements else "title"
+    seen: dict[tuple[str, ...], int] = {}
+    for number, row in zip(numbers, rows, strict=True):
+        errors += [RowError(number, column, msg) for column, msg in row.errors]
+        if row.key is None:
+            if row.missing_key is not None:
+                blank = Text("imports.key_required", column=row.missing_key)
+                row.errors.append((row.missing_key, blank))
+                errors.append(RowError(number, row.missing_key, blank, "missing"))
+            continue
+        if row.key in seen:
+            repeated = Text("imports.duplicate_row", other=seen[row.key])
+            row.errors.append((key_column, repeated))
+            errors.append(RowError(number, key_column, repeated))
+        else:
+            seen[row.key] = number
+    return errors
+
+
 def _rejected(errors: list[RowError]) -> ImportRejected:
     errors = sorted(errors, key=lambda e: e.row)
     return ImportRejected(
@@ -236,43 +241,125 @@ def _rejected(errors: list[RowError]) -> ImportRejected:
     )
 
 
+class _DatabaseRefused(Exception):
+    """A statement failed in the database: the transaction is aborted until rolled back."""
+
+
+def _agreement_facts(agreement: Agreement, participant_org_ids: Sequence[uuid.UUID], names: Any) -> dict[str, Any]:
+    """The stored values of these fields, as an import row's (JSON) values read."""
+    return {
+        name: sorted(str(p) for p in participant_org_ids)
+        if name == "participant_org_ids"
+        else to_jsonable_python(getattr(agreement, name))
+        for name in names
+    }
+
+
+def _target_facts(target: Target) -> dict[str, Any]:
+    baseline = {
+        "value": None if target.baseline_value is None else float(target.baseline_value),
+        "on": None if target.baseline_on is None else target.baseline_on.isoformat(),
+        "comment": target.baseline_comment,
+    }
+    return {
+        "indicator": target.indicator,
+        "title": target.title,
+        "description": target.description,
+        "measure": target.measure,
+        "unit": target.unit,
+        "ascending": target.ascending,
+        "baseline": None if all(v is None for v in baseline.values()) else baseline,
+        "milestones": sorted(
+            (
+                {"months": m["months"], "target_value": None if m["target_value"] is None else float(m["target_value"])}
+                for m in target.milestones
+            ),
+            key=lambda m: m["months"],
+        ),
+        "responsible_org_id": None if target.responsible_org_id is None else str(target.responsible_org_id),
+    }
+
+
 class _Writer:
-    def __init__(
-        self,
-        session: AsyncSession,
-        *,
-        principal: Principal,
-        today: date,
-        org_id: uuid.UUID,
-        existing: dict[str, uuid.UUID],
-    ) -> None:
+    """Writes rows through the services. What every row needs to know is read once for the file:
+    which folios exist (and, to tell an unchanged row without locking it, their stored rows),
+    the kinds of the organizations the rows name, the targets by title."""
+
+    def __init__(self, session: AsyncSession, *, principal: Principal, today: date, org_id: uuid.UUID) -> None:
         self.session = session
         self.principal = principal
         self.today = today
         self.org_id = org_id
-        self.existing = existing
-        self.targets: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
+        self.kind = ImportKind.agreements
+        self.existing: dict[str, uuid.UUID] = {}
+        self.agreements: dict[uuid.UUID, tuple[Agreement, list[uuid.UUID]]] = {}
+        self.org_kinds: dict[uuid.UUID, str] = {}
+        self.targets: dict[tuple[uuid.UUID, str], list[Target]] = {}
 
-    async def write(self, kind: ImportKind, number: int, row: RowFields, outcome: Outcome, *, check_only: bool) -> None:
+    @classmethod
+    async def prepare(
+        cls,
+        session: AsyncSession,
+        kind: ImportKind,
+        rows: Sequence[RowFields],
+        *,
+        principal: Principal,
+        today: date,
+        org_id: uuid.UUID,
+    ) -> "_Writer":
+        writer = cls(session, principal=principal, today=today, org_id=org_id)
+        writer.kind = kind
+        refs = [row.key[0] for row in rows if row.key is not None]
+        writer.existing = await repository.agreements_by_ref(session, org_id, refs)
+        if kind is ImportKind.agreements:
+            writer.agreements = await repository.agreements_with_participants(session, list(writer.existing.values()))
+            named = {org_id} | {p for row in rows for p in row.fields.get("participant_org_ids") or []}
+            found = await agreement_repository.organizations(session, list(named))
+            writer.org_kinds = {o: org.kind for o, org in found.items()}
+        else:
+            writer.targets = await repository.targets_by_title(session, list(writer.existing.values()))
+        return writer
+
+    async def write_all(
+        self,
+        numbers: Sequence[int],
+        rows: Sequence[RowFields],
+        found: Sequence[RowError],
+        *,
+        savepoints: bool,
+        progress: Progress | None,
+    ) -> Outcome:
+        outcome = Outcome(errors=list(found))
+        for done, (number, row) in enumerate(zip(numbers, rows, strict=True), start=1):
+            # A row with a bad cell is still checked against the schema (all its errors at once),
+            # but never handed to the services.
+            await self.write(number, row, outcome, check_only=bool(row.errors), savepoint=savepoints)
+            if progress is not None:
+                progress(done, len(rows))
+        return outcome
+
+    async def write(self, number: int, row: RowFields, outcome: Outcome, *, check_only: bool, savepoint: bool) -> None:
+        """One row. Without `savepoint`, a refusal by the services leaves nothing behind (they check
+        before they write, and any bad row rolls the whole import back anyway); a refusal by the
+        database aborts the transaction, and the caller starts over with savepoints."""
         try:
             if check_only:
-                if kind is ImportKind.agreements:
-                    await self._agreement(row, check_only=True)
-                else:
-                    await self._target(row, check_only=True)
+                await self._row(row, check_only=True)
                 return
-            async with self.session.begin_nested():
-                if kind is ImportKind.agreements:
-                    result = await self._agreement(row)
-                else:
-                    result = await self._target(row)
+            if savepoint:
+                async with self.session.begin_nested():
+                    result = await self._row(row)
+            else:
+                result = await self._row(row)
         except _RowRefused as exc:
             outcome.errors += [RowError(number, c, m, t) for c, m, t in exc.issues]
             return
         except AppError as exc:
             outcome.errors += _app_errors(number, exc, row)
             return
-        except DBAPIError:
+        except DBAPIError as exc:
+            if not savepoint:
+                raise _DatabaseRefused from exc
             outcome.errors.append(RowError(number, None, Text("imports.database_refused")))
             return
         if result == "created":
@@ -281,6 +368,11 @@ class _Writer:
             outcome.updated += 1
         else:
             outcome.unchanged += 1
+
+    async def _row(self, row: RowFields, *, check_only: bool = False) -> str:
+        if self.kind is ImportKind.agreements:
+            return await self._agreement(row, check_only=check_only)
+        return await self._target(row, check_only=check_only)
 
     async def _agreement(self, row: RowFields, *, check_only: bool = False) -> str:
         fields = dict(row.fields)
@@ -291,33 +383,24 @@ class _Writer:
             data = _validated(AgreementCreate, {**given, "signatory_org_id": self.org_id}, row)
             if check_only:
                 return "checked"
-            await agreement_service.create_agreement(self.session, data, principal=self.principal, today=self.today)
+            await agreement_service.create_agreement(
+                self.session, data, principal=self.principal, today=self.today, kinds=self.org_kinds
+            )
             return "created"
         fields.pop("external_ref", None)
+        stored, participants = self.agreements[agreement_id]
+        update = _validated(AgreementUpdate, _completed_counterparts(fields, stored.counterparts), row)
         if check_only:
-            _validated(AgreementUpdate, fields, row)
             return "checked"
+        changes = _normalized(update.model_dump(mode="json", exclude_unset=True))
+        if changes == _agreement_facts(stored, participants, changes):
+            return "unchanged"  # as read at the start of the import: not locked, nothing written
         locked = await agreement_service.lock_for_change(
             self.session, agreement_id, principal=self.principal, today=self.today, org_kinds=True
         )
-        if "counterparts" in fields:
-            # Counterpart columns the file lacks (say, region) keep their values: the API
-            # replaces the whole list, so each counterpart is completed from the one stored.
-            current = [c.model_dump(mode="json") for c in locked.before.counterparts]
-            fields["counterparts"] = [
-                {**current[i], **given} if i < len(current) else given for i, given in enumerate(fields["counterparts"])
-            ]
-        update = _validated(AgreementUpdate, fields, row)
-        changes = update.model_dump(mode="json", exclude_unset=True)
-        stored = {
-            name: sorted(str(p) for p in locked.before.participant_org_ids)
-            if name == "participant_org_ids"
-            else to_jsonable_python(getattr(locked.row, name))
-            for name in changes
-        }
-        if "participant_org_ids" in changes:
-            changes["participant_org_ids"] = sorted(changes["participant_org_ids"])
-        if changes == stored:
+        update = _validated(AgreementUpdate, _completed_counterparts(fields, locked.row.counterparts), row)
+        changes = _normalized(update.model_dump(mode="json", exclude_unset=True))
+        if changes == _agreement_facts(locked.row, locked.before.participant_org_ids, changes):
             return "unchanged"
         await agreement_service.update_agreement(
             self.session,
@@ -347,38 +430,49 @@ class _Writer:
                 self.session, agreement_id, data, principal=self.principal, today=self.today
             )
             return "created"
+        update = _validated(TargetUpdate, _completed_baseline(row.fields, found[0]), row)
         if check_only:
-            _validated(TargetUpdate, row.fields, row)
             return "checked"
-        locked = await target_service.lock_target(self.session, found[0], principal=self.principal, today=self.today)
-        fields = dict(row.fields)
-        baseline, current_baseline = fields.get("baseline"), locked.current.baseline
-        if isinstance(baseline, dict) and current_baseline is not None:
-            # Baseline columns the file lacks keep their values (the API replaces the whole baseline).
-            fields["baseline"] = {**current_baseline.model_dump(mode="json"), **baseline}
-        update = _validated(TargetUpdate, fields, row)
-        changes = update.model_dump(mode="json", exclude_unset=True)
-        current = locked.current
-        stored: dict[str, Any] = {
-            "indicator": current.indicator.value,
-            "title": current.title,
-            "description": current.description,
-            "measure": current.measure.value,
-            "unit": current.unit,
-            "ascending": current.ascending,
-            "baseline": None if current.baseline is None else current.baseline.model_dump(mode="json"),
-            "milestones": [{"months": m.months, "target_value": m.target_value} for m in current.milestones],
-            "responsible_org_id": None if current.responsible_org_id is None else str(current.responsible_org_id),
-        }
-        if "milestones" in changes:
-            wanted = changes["milestones"] or [
-                {"months": m, "target_value": None} for m in target_service.DEFAULT_MONTHS
-            ]
-            changes["milestones"] = sorted(wanted, key=lambda m: m["months"])
-        if all(stored.get(name) == value for name, value in changes.items()):
+        if _target_unchanged(update, found[0]):
+            return "unchanged"
+        locked = await target_service.lock_target(self.session, found[0].id, principal=self.principal, today=self.today)
+        update = _validated(TargetUpdate, _completed_baseline(row.fields, locked.target), row)
+        if _target_unchanged(update, locked.target):
             return "unchanged"
         await target_service.update_target(self.session, locked, update, principal=self.principal, today=self.today)
         return "updated"
+
+
+def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
+    if "participant_org_ids" in changes:
+        changes["participant_org_ids"] = sorted(changes["participant_org_ids"])
+    return changes
+
+
+def _completed_counterparts(fields: dict[str, Any], stored: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counterpart columns the file lacks (say, region) keep their stored values: the API replaces
+    the whole list, so each counterpart is completed from the one stored at its place."""
+    if "counterparts" not in fields:
+        return fields
+    completed = [{**stored[i], **given} if i < len(stored) else given for i, given in enumerate(fields["counterparts"])]
+    return {**fields, "counterparts": completed}
+
+
+def _completed_baseline(fields: dict[str, Any], target: Target) -> dict[str, Any]:
+    """Baseline columns the file lacks keep their stored values (the API replaces the whole baseline)."""
+    baseline, stored = fields.get("baseline"), _target_facts(target)["baseline"]
+    if not isinstance(baseline, dict) or stored is None:
+        return fields
+    return {**fields, "baseline": {**stored, **baseline}}
+
+
+def _target_unchanged(update: TargetUpdate, target: Target) -> bool:
+    changes = update.model_dump(mode="json", exclude_unset=True)
+    if "milestones" in changes:
+        wanted = changes["milestones"] or [{"months": m, "target_value": None} for m in target_service.DEFAULT_MONTHS]
+        changes["milestones"] = sorted(wanted, key=lambda m: m["months"])
+    stored = _target_facts(target)
+    return all(stored.get(name) == value for name, value in changes.items())
 
 
 class _RowRefused(Exception):
