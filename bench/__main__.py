@@ -3,8 +3,9 @@ measure and print (figures only, nothing asserted).
 
 Sections, in the order they run: list (the agreements list: EXPLAIN, statements, load, the bare
 reference), uploads (evidence throughput and memory, issue 4), progress (the targets read, issue
-4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6) and
-log (a million-entry transparency log, issue 5). All but `log` share one clone of the agreements
+4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6),
+imports (10,000 agreements from a CSV against COPY of the same rows, issue 14) and log (a
+million-entry transparency log, issue 5). All but `log` share one clone of the agreements
 data set and one service process; `log` has its own database and server.
 """
 
@@ -38,6 +39,7 @@ from bench import (
     compliance,
     database,
     explain,
+    imports,
     profile,
     progress,
     queries,
@@ -52,8 +54,8 @@ from bench.load import Budget, Call, Result, drive
 from bench.output import Log, heading, table
 from bench.server import PostgresCpu, Server
 
-SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks")
-ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks")
+SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks", "imports")
+ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks", "imports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +501,8 @@ SECTION_RUNS: tuple[tuple[str, Callable[[Context], Awaitable[None]]], ...] = (
     ("progress", progress.run),
     ("compliance", compliance.run),
     ("webhooks", webhooks.run),
+    # Last: the 10,000 agreements it imports stay in the clone.
+    ("imports", imports.run),
 )
 
 

@@ -131,9 +131,10 @@ async def run(ctx: Context) -> None:
     ctx.log(f"{len(rows):,} generated rows for {ctx.fx.editor_org_name}; CSV of {len(content) / 1e6:.1f} MB")
     copy = await copy_seconds(ctx.url, rows)
     ctx.log(f"COPY: {copy:.2f}s (rolled back)")
-    pid = ctx.pacta.pid
+    pid = ctx.pacta.process.pid
     figures: list[tuple[str, float, dict[str, Any], int | None]] = []
-    for name, dry_run in (("dry run (checks, writes nothing)", True), ("import (creates)", False), ("again (all unchanged)", False)):
+    ways = (("dry run (checks, writes nothing)", True), ("import (creates)", False), ("again (all unchanged)", False))
+    for name, dry_run in ways:
         reset = reset_peak(pid)
         before = memory(pid)["VmRSS"]
         seconds, body = await post(ctx, content, dry_run=dry_run)
@@ -141,7 +142,7 @@ async def run(ctx: Context) -> None:
         ctx.log(f"{name}: {seconds:.1f}s, {body}")
         figures.append((name, seconds, body, None if peak is None else peak - before))
     table(
-        ["way", "seconds", "rows/s", "× COPY time", "created", "updated", "unchanged", "server peak +MiB"],
+        ["way", "seconds", "rows/s", "x COPY time", "created", "updated", "unchanged", "server peak +MiB"],
         [
             ("COPY (generator, no checks, no log)", f"{copy:.2f}", f"{ROWS / copy:,.0f}", "1.0", ROWS, 0, 0, "-"),
             *[
