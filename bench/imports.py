@@ -26,6 +26,7 @@ import asyncpg
 import httpx2
 
 from app.imports.columns import AGREEMENT_COLUMNS as IMPORT_COLUMNS
+from app.models.agreements import LegalStage
 from bench import generate
 from bench.context import Context, load_average
 from bench.output import heading, table
@@ -37,7 +38,7 @@ REF_PREFIX = "IMPORT-BENCH"
 
 def generated_rows(count: int, *, seed: int, today: date, signatory_org_id: uuid.UUID) -> list[tuple[Any, ...]]:
     """`count` of the generator's agreement rows (AGREEMENT_COLUMNS order), all the signatory's,
-    each with its own folio and with the derived columns the import computes left empty."""
+    each with its own folio and with no legal review or registration behind it, like a create."""
     plan = generate.make_plan(count, seed=seed, today=today)
     rows: list[tuple[Any, ...]] = []
     position = {name: i for i, name in enumerate(generate.AGREEMENT_COLUMNS)}
@@ -47,7 +48,7 @@ def generated_rows(count: int, *, seed: int, today: date, signatory_org_id: uuid
             values = list(row)
             values[position["signatory_org_id"]] = signatory_org_id
             values[position["external_ref"]] = f"{REF_PREFIX}/{len(rows) + 1:05d}"
-            values[position["legal_stage"]] = None
+            values[position["legal_stage"]] = LegalStage.none.value  # no reviews: what a create sets
             values[position["registration_state"]] = None
             rows.append(tuple(values))
             if len(rows) == count:

@@ -3,15 +3,24 @@ all or nothing.
 
 One path for every write: a created row is `agreements.service.create_agreement` (or
 `targets.service.create_target`), a changed one `update_agreement` (`update_target`), with their
-checks, log entries and webhook events, all in the request's one transaction. Each row runs in a
-savepoint, so a row the services refuse is rolled back alone and the next rows are still
-checked: the answer names every bad row. Any bad row, or `dry_run`, rolls the whole import back.
+checks, log entries and webhook events, all in the request's one transaction. A row the services
+refuse leaves nothing behind (they check before they write) and the next rows are still checked,
+so the answer names every bad row; any bad row, or `dry_run`, rolls the whole import back. Should
+the database itself refuse a row (which aborts the transaction), the import starts over with a
+savepoint around each row.
+
+A dry run runs each row in a savepoint that it rolls back at once: it writes nothing and holds
+the transparency log's head (which every write locks until its transaction ends) only for one
+row at a time, so a dry run of a big file never makes other writers wait. A real import holds it
+until it commits: writes elsewhere queue behind it meanwhile (the price of all-or-nothing in one
+transaction with a log whose order is its commit order).
 """
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -184,13 +193,15 @@ async def import_sheet(
     outer = await session.begin_nested()
     try:
         try:
-            outcome = await writer.write_all(sheet.numbers, rows, found, savepoints=False, progress=progress)
+            first = Each.probe if dry_run else Each.plain
+            outcome = await writer.write_all(sheet.numbers, rows, found, each=first, progress=progress)
         except _DatabaseRefused:
             # Rare: the database itself refused a row, which aborts the transaction. Start over
             # with a savepoint around each row, so the rows after it are still checked.
             await outer.rollback()
             outer = await session.begin_nested()
-            outcome = await writer.write_all(sheet.numbers, rows, found, savepoints=True, progress=progress)
+            again = Each.probe if dry_run else Each.savepoint
+            outcome = await writer.write_all(sheet.numbers, rows, found, each=again, progress=progress)
     except BaseException:
         await outer.rollback()
         raise
@@ -239,6 +250,16 @@ def _rejected(errors: list[RowError]) -> ImportRejected:
         Text("imports.rejected", count=len(errors), rows=len({e.row for e in errors})),
         extra={"errors": [e.as_member() for e in errors]},
     )
+
+
+class Each(Enum):
+    """How each row runs: `plain` in the import's transaction (a refusal by the database aborts it:
+    the import starts over with `savepoint`); `savepoint` in a savepoint of its own, kept; `probe`
+    (dry runs) in a savepoint rolled back at once, so no lock outlives its row."""
+
+    plain = "plain"
+    savepoint = "savepoint"
+    probe = "probe"
 
 
 class _DatabaseRefused(Exception):
@@ -326,31 +347,37 @@ class _Writer:
         rows: Sequence[RowFields],
         found: Sequence[RowError],
         *,
-        savepoints: bool,
+        each: "Each",
         progress: Progress | None,
     ) -> Outcome:
         outcome = Outcome(errors=list(found))
         for done, (number, row) in enumerate(zip(numbers, rows, strict=True), start=1):
             # A row with a bad cell is still checked against the schema (all its errors at once),
             # but never handed to the services.
-            await self.write(number, row, outcome, check_only=bool(row.errors), savepoint=savepoints)
+            await self.write(number, row, outcome, check_only=bool(row.errors), each=each)
             if progress is not None:
                 progress(done, len(rows))
         return outcome
 
-    async def write(self, number: int, row: RowFields, outcome: Outcome, *, check_only: bool, savepoint: bool) -> None:
-        """One row. Without `savepoint`, a refusal by the services leaves nothing behind (they check
-        before they write, and any bad row rolls the whole import back anyway); a refusal by the
-        database aborts the transaction, and the caller starts over with savepoints."""
+    async def write(self, number: int, row: RowFields, outcome: Outcome, *, check_only: bool, each: "Each") -> None:
+        """One row, run as `each` says (see Each)."""
         try:
             if check_only:
                 await self._row(row, check_only=True)
                 return
-            if savepoint:
-                async with self.session.begin_nested():
-                    result = await self._row(row)
-            else:
+            if each is Each.plain:
                 result = await self._row(row)
+            else:
+                savepoint = await self.session.begin_nested()
+                try:
+                    result = await self._row(row)
+                except BaseException:
+                    await savepoint.rollback()
+                    raise
+                if each is Each.probe:
+                    await savepoint.rollback()
+                else:
+                    await savepoint.commit()
         except _RowRefused as exc:
             outcome.errors += [RowError(number, c, m, t) for c, m, t in exc.issues]
             return
@@ -358,7 +385,7 @@ class _Writer:
             outcome.errors += _app_errors(number, exc, row)
             return
         except DBAPIError as exc:
-            if not savepoint:
+            if each is Each.plain:
                 raise _DatabaseRefused from exc
             outcome.errors.append(RowError(number, None, Text("imports.database_refused")))
             return

@@ -7,8 +7,10 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import service as agreement_service
 from app.imports import reading
 from tests.conftest import MakeKey, MakeOrg
 from tests.factories import (
@@ -506,3 +508,24 @@ async def test_the_templates_download_and_import_as_they_are(
 async def test_an_unknown_template_is_refused(client: httpx2.AsyncClient) -> None:
     assert_problem(await client.get(f"{IMPORTS}/templates/treaties.csv"), 422)
     assert_problem(await client.get(f"{IMPORTS}/templates/agreements.ods"), 404)
+
+
+async def test_a_row_the_database_refuses_is_reported_and_the_rows_after_it_still_checked(
+    client: httpx2.AsyncClient, world: World, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed statement aborts the transaction: the import starts over with a savepoint per row."""
+    create = agreement_service.create_agreement
+
+    async def failing(db: AsyncSession, data: Any, **options: Any) -> Any:
+        if data.title == "BOOM":
+            await db.execute(text("SELECT 1 / 0"))
+        return await create(db, data, **options)
+
+    monkeypatch.setattr(agreement_service, "create_agreement", failing)
+    rows = [agreement_row("DB-1"), agreement_row("DB-2", title="BOOM"), agreement_row("DB-3", signed_on="ayer")]
+    before = await written(session)
+    response = await post_import(client, csv_bytes(rows), {**world.headers("editor"), **EN})
+    body = assert_problem(response, 422, "import-rejected")
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, None), (4, "signed_on")]
+    assert body["errors"][0]["msg"] == "The database refused this row."
+    assert await written(session) == before
