@@ -10,6 +10,7 @@ Parsing is CPU work: callers run `read_sheet` in a thread, off the event loop.
 
 import csv
 import io
+import tempfile
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -54,8 +55,6 @@ class Sheet:
 
 async def spool_file(chunks: AsyncIterator[bytes], *, max_bytes: int) -> IO[bytes]:
     """The file part, kept in memory up to 1 MiB and on disk past it; 413 past `max_bytes`."""
-    import tempfile
-
     spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - the caller closes it
     size = 0
     try:

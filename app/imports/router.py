@@ -16,18 +16,12 @@ from app.evidence.multipart import StreamedForm, boundary_of
 from app.http.headers import idempotency_key_header
 from app.i18n import Text
 from app.imports import service, templates
-from app.imports.reading import Sheet
 from app.imports.schemas import ImportKind, ImportResult, import_body
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KindPath = Annotated[ImportKind, Path(description="What the file holds: agreements or targets.")]
-
-
-async def _parse(file: IO[bytes]) -> Sheet:
-    # Reading a 25 MiB workbook is CPU work: never on the event loop.
-    return await asyncio.to_thread(service.parse_file, file)
 
 
 @router.post(
@@ -56,18 +50,22 @@ async def import_rows(
     """
     settings: Settings = request.app.state.settings
     boundary = boundary_of(request.headers.get("content-type"))
+
+    async def parse(file: IO[bytes]) -> service.Prepared:
+        # Reading a 25 MiB workbook and its 50,000 rows is CPU work: never on the event loop.
+        return await asyncio.to_thread(service.prepare_file, kind, file)
+
     form = StreamedForm(request.stream(), boundary) if boundary is not None else None
     try:
         return await service.import_upload(
             session,
-            kind,
             form,
             org=org,
             dry_run=dry_run,
             principal=principal,
             today=today,
             max_bytes=settings.max_upload_bytes,
-            parse=_parse,
+            parse=parse,
         )
     except ClientDisconnect as exc:
         raise MalformedBody(Text("evidence.client_gone")) from exc

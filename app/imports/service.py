@@ -143,7 +143,6 @@ async def receive(form: StreamedForm | None, *, max_bytes: int) -> IO[bytes]:
 
 async def import_upload(
     session: AsyncSession,
-    kind: ImportKind,
     form: StreamedForm | None,
     *,
     org: uuid.UUID | None,
@@ -151,24 +150,43 @@ async def import_upload(
     principal: Principal,
     today: date,
     max_bytes: int,
-    parse: Callable[[IO[bytes]], Awaitable[Sheet]],
+    parse: Callable[[IO[bytes]], Awaitable["Prepared"]],
 ) -> ImportResult:
     """POST /v1/imports: who may import for whom is settled before the body is read; then the
     session gives its connection back while the client sends the file, and the unit of work
-    resumes only once the file is in and parsed (`parse` runs the parser off the event loop)."""
+    resumes only once the file is in and read (`parse`: `prepare_file` off the event loop)."""
     org_id = importing_org(principal, org)
     await check_org(session, org_id)
     await release_connection(session)
     spool = await receive(form, max_bytes=max_bytes)
     try:
-        sheet = await parse(spool)
+        prepared = await parse(spool)
     finally:
         spool.close()
-    return await import_sheet(session, kind, sheet, org_id=org_id, dry_run=dry_run, principal=principal, today=today)
+    return await import_rows(session, prepared, org_id=org_id, dry_run=dry_run, principal=principal, today=today)
 
 
-def parse_file(file: IO[bytes]) -> Sheet:
-    return read_sheet(file)
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A file's rows read into the API's fields, with the errors their cells alone show."""
+
+    kind: ImportKind
+    numbers: list[int]
+    rows: list[RowFields]
+    found: list[RowError]
+
+
+def prepare(kind: ImportKind, sheet: Sheet) -> Prepared:
+    """CPU work (seconds for 50,000 rows): the server runs it in a thread. A bad header → 422 at once."""
+    layout, header_issues = read_header(kind, sheet.header)
+    if header_issues:
+        raise _rejected([RowError(1, issue.column, issue.msg) for issue in header_issues])
+    rows = [read_row(layout, cells) for cells in sheet.rows]
+    return Prepared(kind, sheet.numbers, rows, _row_errors(kind, sheet.numbers, rows))
+
+
+def prepare_file(kind: ImportKind, file: IO[bytes]) -> Prepared:
+    return prepare(kind, read_sheet(file))
 
 
 async def import_sheet(
@@ -182,26 +200,44 @@ async def import_sheet(
     today: date,
     progress: Progress | None = None,
 ) -> ImportResult:
+    """`import_rows` of a sheet read here (the command line has no event loop to keep free)."""
+    return await import_rows(
+        session,
+        prepare(kind, sheet),
+        org_id=org_id,
+        dry_run=dry_run,
+        principal=principal,
+        today=today,
+        progress=progress,
+    )
+
+
+async def import_rows(
+    session: AsyncSession,
+    prepared: Prepared,
+    *,
+    org_id: uuid.UUID,
+    dry_run: bool,
+    principal: Principal,
+    today: date,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Check every row and write it through the services, in one transaction; any bad row → 422
     naming them all (ImportRejected) and nothing written; `dry_run` → the counts, nothing written."""
-    layout, header_issues = read_header(kind, sheet.header)
-    if header_issues:
-        raise _rejected([RowError(1, issue.column, issue.msg) for issue in header_issues])
-    rows = [read_row(layout, cells) for cells in sheet.rows]
-    found = _row_errors(kind, sheet.numbers, rows)
+    kind, numbers, rows, found = prepared.kind, prepared.numbers, prepared.rows, prepared.found
     writer = await _Writer.prepare(session, kind, rows, principal=principal, today=today, org_id=org_id)
     outer = await session.begin_nested()
     try:
         try:
             first = Each.probe if dry_run else Each.plain
-            outcome = await writer.write_all(sheet.numbers, rows, found, each=first, progress=progress)
+            outcome = await writer.write_all(numbers, rows, found, each=first, progress=progress)
         except _DatabaseRefused:
             # Rare: the database itself refused a row, which aborts the transaction. Start over
             # with a savepoint around each row, so the rows after it are still checked.
             await outer.rollback()
             outer = await session.begin_nested()
             again = Each.probe if dry_run else Each.savepoint
-            outcome = await writer.write_all(sheet.numbers, rows, found, each=again, progress=progress)
+            outcome = await writer.write_all(numbers, rows, found, each=again, progress=progress)
     except BaseException:
         await outer.rollback()
         raise
