@@ -16,6 +16,7 @@ until it commits: writes elsewhere queue behind it meanwhile (the price of all-o
 transaction with a log whose order is its commit order).
 """
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementCreate, AgreementUpdate
 from app.auth.dependencies import Principal
 from app.db import release_connection
-from app.errors import AppError, FieldIssue, Forbidden, RuleViolation, validation_message
+from app.errors import AppError, FieldIssue, Forbidden, RuleViolation, ServiceUnavailable, validation_message
 from app.evidence.multipart import StreamedForm
 from app.i18n import Text
 from app.imports import repository
@@ -47,6 +48,10 @@ from app.targets import service as target_service
 from app.targets.schemas import TargetCreate, TargetUpdate
 
 Progress = Callable[[int, int], None]
+# Imports a process runs at once. Each may hold a parsed file of 50,000 rows (a few hundred MiB)
+# and real imports queue on the log's head anyway; more at once are refused (503, Retry-After).
+IMPORT_SLOTS = 2
+_slots = asyncio.Semaphore(IMPORT_SLOTS)
 # Who `pacta import` acts as: the platform, like the demo loader (the log names it as the actor).
 PLATFORM_PRINCIPAL = Principal(
     key_id=uuid.UUID(int=0), org_id=PLATFORM_ORG_ID, org_kind=OrganizationKind.platform, role=Role.admin
@@ -157,13 +162,20 @@ async def import_upload(
     resumes only once the file is in and read (`parse`: `prepare_file` off the event loop)."""
     org_id = importing_org(principal, org)
     await check_org(session, org_id)
-    await release_connection(session)
-    spool = await receive(form, max_bytes=max_bytes)
+    if _slots.locked():
+        # Refused before a byte of the file is read: a flood of imports costs their headers only.
+        raise ServiceUnavailable(Text("imports.busy", slots=IMPORT_SLOTS), headers={"Retry-After": "30"})
+    await _slots.acquire()  # free, so it does not wait: nothing can take it in between
     try:
-        prepared = await parse(spool)
+        await release_connection(session)
+        spool = await receive(form, max_bytes=max_bytes)
+        try:
+            prepared = await parse(spool)
+        finally:
+            spool.close()
+        return await import_rows(session, prepared, org_id=org_id, dry_run=dry_run, principal=principal, today=today)
     finally:
-        spool.close()
-    return await import_rows(session, prepared, org_id=org_id, dry_run=dry_run, principal=principal, today=today)
+        _slots.release()
 
 
 @dataclass(frozen=True, slots=True)

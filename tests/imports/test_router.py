@@ -1,5 +1,6 @@
 """POST /v1/imports: spreadsheets in, all rows or none, every bad row named in the caller's language."""
 
+import asyncio
 import io
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import service as agreement_service
 from app.imports import reading
+from app.imports import service as import_service
 from tests.conftest import MakeKey, MakeOrg
 from tests.factories import (
     AGREEMENTS,
@@ -529,3 +531,20 @@ async def test_a_row_the_database_refuses_is_reported_and_the_rows_after_it_stil
     assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, None), (4, "signed_on")]
     assert body["errors"][0]["msg"] == "The database refused this row."
     assert await written(session) == before
+
+
+async def test_imports_past_the_process_slots_are_refused_before_their_file_is_read(
+    client: httpx2.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_service, "_slots", asyncio.Semaphore(0))  # every slot taken
+    first, tail, content_type = multipart(csv_bytes([agreement_row("X-1")]))
+    body = CountingBody(first, filler=8 * 1024 * 1024, tail=tail)
+    response = await client.post(
+        IMPORTS,
+        params={"kind": "agreements"},
+        content=body,
+        headers={**world.headers("editor"), "Content-Type": content_type},
+    )
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "30"
+    assert body.sent <= 64 * 1024
