@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         default=["*"],
         description="frame-ancestors of the /embed pages (JSON list); every other page stays unframeable.",
     )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a workspace sign-in lasts (/workspace sessions)."
+    )
     webhooks_scan_seconds: float = Field(
         default=300.0, gt=0, description="How often the worker looks for deadlines and new findings."
     )

@@ -25,6 +25,7 @@ from app.embedded import database_url
 from app.embeds.router import router as embeds_router
 from app.errors import Conflict, RuleViolation, install_error_handlers
 from app.evidence.router import router as evidence_router
+from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.http.cors import CORSMiddleware, HeadMiddleware
 from app.http.etag import install_etag_handler
@@ -52,6 +53,8 @@ from app.registrations.router import router as registrations_router
 from app.storage import EvidenceStorage
 from app.targets.router import router as targets_router
 from app.webhooks.router import router as webhooks_router
+from app.workspace.middleware import WorkspaceSessionMiddleware
+from app.workspace.router import router as workspace_router
 
 API_TITLE = "Pacta"
 API_DESCRIPTION = (
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         measurements_router,
         evidence_router,
         log_router,
+        exports_router,
         compliance_router,
         webhooks_router,
         deadlines_router,
@@ -160,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
         badges_router,
         embeds_router,
+        workspace_router,
         imports_router,
     )
     for router in routers:
@@ -179,6 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_seconds=settings.body_timeout_seconds,
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
+    # The workspace's cookie session and the CSRF token of its form posts, checked before any body
+    # is read; outside the body guard, so that its refusals reach a person as pages.
+    app.add_middleware(WorkspaceSessionMiddleware)
     # HEAD becomes a GET without its body before anything matches a route; CORS answers a
     # preflight before authentication or the router's 405 can see it.
     app.add_middleware(HeadMiddleware)

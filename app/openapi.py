@@ -20,7 +20,7 @@ _DESCRIPTIONS = {
     "401": "Missing, bad, expired or revoked API key",
     "403": "Authenticated, but this role may not do this",
     "404": "No such resource, or one the caller may not see",
-    "406": "Neither application/json nor text/csv is acceptable",
+    "406": "None of application/json, text/csv and the XLSX media type is acceptable",
     "408": "The body arrived too slowly, or stalled",
     "409": "Conflicts with the resource's state, a duplicate, or an Idempotency-Key in flight",
     "412": "If-Match does not match the current ETag",
@@ -78,7 +78,7 @@ def _codes(method: str, path: str, operation: dict[str, Any], access: Access) ->
         codes.append("404")
     if operation.get("parameters") or "requestBody" in operation:
         codes.append("422")
-    if method == "get" and "text/csv" in operation.get("responses", {}).get("200", {}).get("content", {}):
+    if _serves_csv(method, operation):
         codes.append("406")
     if "requestBody" in operation:
         codes += ["400", "408", "413", "415"]
@@ -88,9 +88,30 @@ def _codes(method: str, path: str, operation: dict[str, Any], access: Access) ->
         codes += ["412", "428"]
     if path == "/metrics":
         codes += ["403", "404"]  # from outside PACTA_METRICS_ALLOW: a key but not an admin's; no key
-    if path in ("/v1/log/checkpoint", "/readyz"):
-        codes.append("503")  # no signing key configured; the schema is not at the latest migration
+    if path in ("/v1/log/checkpoint", "/v1/exports/datapackage.zip", "/readyz"):
+        codes.append("503")  # no signing key (no checkpoint to sign); the schema is not at the latest migration
     return sorted(set(codes))
+
+
+BOM_PARAMETER = {
+    "name": "bom",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "boolean", "default": False, "title": "Bom"},
+    "description": "With `Accept: text/csv`: start the file with a UTF-8 byte-order mark (for Excel).",
+}
+
+
+def _serves_csv(method: str, operation: dict[str, Any]) -> bool:
+    return method == "get" and "text/csv" in operation.get("responses", {}).get("200", {}).get("content", {})
+
+
+def _declare_bom(method: str, operation: dict[str, Any]) -> None:
+    """Read by the list's file response (app.http.csv.wants_bom), not by a route parameter."""
+    if _serves_csv(method, operation):
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "bom" for p in parameters):
+            parameters.append(BOM_PARAMETER)
 
 
 def _declare_if_match_required(operation: dict[str, Any]) -> None:
@@ -122,6 +143,7 @@ def add_problem_responses(schema: dict[str, Any], routes: Iterable[BaseRoute] = 
                 found = Access.required if operation.get("security") else Access.public
             operation["security"] = _security(found)
             _declare_if_match_required(operation)
+            _declare_bom(method, operation)
             responses = operation.setdefault("responses", {})
             codes = _codes(method, path, operation, found)
             if "422" in responses:  # FastAPI's own, pointing at the HTTPValidationError removed above

@@ -14,7 +14,7 @@ from app.clock import Today
 from app.db import SessionDep
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
-from app.http.lists import list_response
+from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["activities"])
@@ -42,7 +42,7 @@ CSV_COLUMNS = (
 @router.get(
     "/v1/agreements/{agreement_id}/activities",
     response_model=Page[ActivityRead],
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_CONTENT,
 )
 async def list_activities(
     principal: OptionalPrincipal,

@@ -221,10 +221,7 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _visible_to_org(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    shared = exists().where(
-        col(AgreementParticipant.agreement_id) == T.id, col(AgreementParticipant.organization_id) == org_id
-    )
-    return or_(is_public(), T.signatory_org_id == org_id, shared)
+    return or_(is_public(), _member(org_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +237,15 @@ class Filters:
     signed_to: date | None = None
     updated_since: datetime | None = None
     q: str | None = None
+    # The agreements an organization signed or takes part in (the workspace's "my agreements").
+    member_org_id: uuid.UUID | None = None
+
+
+def _member(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    shared = exists().where(
+        col(AgreementParticipant.agreement_id) == T.id, col(AgreementParticipant.organization_id) == org_id
+    )
+    return or_(T.signatory_org_id == org_id, shared)
 
 
 def _in_state(subdivision: ColumnElement[str]) -> ColumnElement[bool]:
@@ -276,6 +282,7 @@ _FILTERS: tuple[tuple[str, Callable[[], ColumnElement[bool]], Callable[[Any], An
         lambda v: v,
     ),
     ("q", lambda: _matches(bindparam("q", type_=Text())), lambda v: v),
+    ("member_org_id", lambda: _member(bindparam("member_org_id", type_=Uuid())), lambda v: v),
 )
 
 

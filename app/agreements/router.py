@@ -1,7 +1,8 @@
 """/v1/agreements: the registry's core resource."""
 
 import uuid
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,16 +14,26 @@ from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementSort
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
+from app.http.csv import Column, Nested
 from app.http.etag import conditional_json, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
-from app.http.lists import list_response
+from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params, page_response
 from app.models.agreements import AgreementStatus, Instrument, RegistrationStatus, SubjectArea
 from app.types import Day, Instant
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
-CSV_COLUMNS = (
+
+def describe_counterpart(counterpart: Mapping[str, Any]) -> str:
+    """ "Kioto, Kansai (JP)": name, region when known, country."""
+    region = counterpart.get("region")
+    name = f"{counterpart.get('name')}, {region}" if region else str(counterpart.get("name"))
+    return f"{name} ({counterpart.get('country')})"
+
+
+COUNTERPARTS = Nested("counterparts", "counterpart", ("name", "kind", "country", "region"), describe_counterpart)
+CSV_COLUMNS: tuple[Column, ...] = (
     "id",
     "title",
     "instrument",
@@ -30,7 +41,7 @@ CSV_COLUMNS = (
     "registration_status",
     "signatory_org_id",
     "subject_areas",
-    "counterparts",
+    COUNTERPARTS,
     "participant_org_ids",
     "languages",
     "has_dispute_settlement_clause",
@@ -82,7 +93,7 @@ async def list_filters(
     )
 
 
-@router.get("", response_model=Page[AgreementRead], responses={200: {"content": {"text/csv": {}}}})
+@router.get("", response_model=Page[AgreementRead], responses=CSV_CONTENT)
 async def list_agreements(
     principal: OptionalPrincipal,
     request: Request,

@@ -10,8 +10,9 @@ from app.api_keys import service
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.auth.dependencies import AdminPrincipal, CurrentPrincipal
 from app.db import SessionDep, sessionmaker_of
-from app.http.csv import csv_response, wants_csv
+from app.http.csv import wants_table
 from app.http.headers import idempotency_key_header
+from app.http.lists import CSV_CONTENT, table_response
 from app.http.pagination import Page, PageParams, page_params, set_link_header
 from app.organizations.dependencies import OrganizationDep
 
@@ -48,7 +49,7 @@ async def create_api_key(
     return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(key).model_dump(), "secret": secret})
 
 
-@router.get("", response_model=Page[ApiKeyRead], responses={200: {"content": {"text/csv": {}}}})
+@router.get("", response_model=Page[ApiKeyRead], responses=CSV_CONTENT)
 async def list_api_keys(
     principal: CurrentPrincipal,
     org: OrganizationDep,
@@ -59,7 +60,7 @@ async def list_api_keys(
 ) -> Page[ApiKeyRead] | StreamingResponse:
     """List an organization's keys, oldest first, without secrets."""
     service.ensure_may_list(principal, org)
-    if wants_csv(request):
+    if wants_table(request):
         maker = sessionmaker_of(request)
 
         async def fetch(cursor: str | None, limit: int) -> tuple[list[ApiKeyRead], str | None]:
@@ -67,7 +68,7 @@ async def list_api_keys(
                 rows, nxt = await service.list_keys(csv_session, org, PageParams(limit, cursor))
             return [ApiKeyRead.model_validate(r) for r in rows], nxt
 
-        return csv_response(CSV_COLUMNS, fetch, filename="api-keys.csv")
+        return table_response(request, CSV_COLUMNS, fetch, filename="api-keys.csv")
     rows, next_cursor = await service.list_keys(session, org, page)
     set_link_header(request, response, next_cursor)
     return Page[ApiKeyRead](items=[ApiKeyRead.model_validate(r) for r in rows], next_cursor=next_cursor)

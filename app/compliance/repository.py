@@ -197,6 +197,16 @@ async def findings_page(
     return [dict(r) for r in (await session.execute(text(sql), bind)).mappings()]
 
 
+def findings_where(params: Params, condition: str) -> tuple[Any, dict[str, Any]]:
+    """Every rule's findings that meet `condition` (SQL over `f`, the findings, and `a`, their
+    agreement), as a statement and its binds, in the findings' order (the open data export)."""
+    sql = (
+        _scoped("f.rule, f.agreement_id, f.subject_type, f.subject_id, f.detail")
+        + f" AND ({condition}) ORDER BY f.rule, f.agreement_id, f.subject_id"
+    )
+    return text(sql), _bind(params, Scope())
+
+
 async def summary(session: AsyncSession, params: Params, scope: Scope, *, group_by: str) -> list[dict[str, Any]]:
     """Per group: agreements, agreements with no finding, findings per rule."""
     key = "o.subdivision" if group_by == "state" else "a.signatory_org_id::text"

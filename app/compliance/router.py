@@ -13,7 +13,7 @@ from app.compliance.rules import RuleCode, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary
 from app.config import Settings
 from app.db import SessionDep
-from app.http.lists import list_response
+from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 from app.i18n import LanguageDep
 
@@ -66,7 +66,7 @@ async def list_compliance_rules(principal: CurrentPrincipal, lang: LanguageDep) 
     return service.rules(lang)
 
 
-@router.get("/findings", response_model=Page[Finding], responses={200: {"content": {"text/csv": {}}}})
+@router.get("/findings", response_model=Page[Finding], responses=CSV_CONTENT)
 async def list_compliance_findings(
     scope: Scope,
     params: Params,

@@ -1,21 +1,36 @@
-"""One list endpoint shape: a keyset page as JSON, or every page as CSV with `Accept: text/csv`."""
+"""One list endpoint shape: a keyset page as JSON, or every page as a file (CSV or XLSX, by `Accept`)."""
 
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import sessionmaker_of
-from app.http.csv import csv_response, wants_csv
+from app.http.csv import XLSX_MEDIA_TYPE, Column, ListFormat, PageFetcher, csv_response, list_format, wants_bom
 from app.http.pagination import Page, PageParams, json_page_response, page_response
+from app.http.xlsx import xlsx_response
 
 Fetch = Callable[[AsyncSession, PageParams], Awaitable[tuple[Sequence[Any], str | None]]]
 # One page whose items are already JSON text (built by PostgreSQL, see app.sql_json).
 FetchJson = Callable[[AsyncSession, PageParams], Awaitable[tuple[Sequence[str], str | None]]]
 
-CSV_CONTENT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+# The OpenAPI of a list that also answers as a file (app.openapi adds the `bom` parameter).
+CSV_CONTENT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}}
+
+
+def table_response(
+    request: Request, columns: Sequence[Column], fetch: PageFetcher, *, filename: str
+) -> StreamingResponse:
+    """The whole list as the file the caller negotiated: CSV (`?bom=true` honoured) or XLSX.
+    `filename` is the CSV's; the XLSX takes the same stem."""
+    bom = wants_bom(request)
+    if list_format(request) is ListFormat.xlsx:
+        stem = filename.rsplit(".", 1)[0]
+        return xlsx_response(columns, fetch, filename=f"{stem}.xlsx")
+    return csv_response(columns, fetch, filename=filename, bom=bom)
 
 
 async def list_response(
@@ -25,20 +40,20 @@ async def list_response(
     fetch: Fetch,
     *,
     item: type[BaseModel],
-    csv_columns: Sequence[str],
+    csv_columns: Sequence[Column],
     filename: str,
     fetch_json: FetchJson | None = None,
 ) -> Response:
-    """`fetch(session, page)` gives one page; CSV walks every page, each in a session of its own
-    (the response streams after the request's session has closed)."""
-    if wants_csv(request):
+    """`fetch(session, page)` gives one page; a file (CSV, XLSX) walks every page, each in a session
+    of its own (the response streams after the request's session has closed)."""
+    if list_format(request) is not ListFormat.json:
         maker = sessionmaker_of(request)
 
         async def fetch_page(cursor: str | None, limit: int) -> tuple[Sequence[BaseModel], str | None]:
             async with maker() as csv_session:
                 return await fetch(csv_session, PageParams(limit, cursor))
 
-        return csv_response(csv_columns, fetch_page, filename=filename)
+        return table_response(request, csv_columns, fetch_page, filename=filename)
     if fetch_json is not None:
         documents, cursor = await fetch_json(session, page)
         return json_page_response(request, documents, cursor)

@@ -10,17 +10,18 @@ from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
+from app.http.csv import Column, Fields
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
-from app.http.lists import list_response
+from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 from app.legal_reviews import service
-from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
+from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate, ReviewChecks
 
 router = APIRouter(tags=["legal reviews"])
 
 ReviewId = Annotated[uuid.UUID, Path(description="The legal review's id.")]
-CSV_COLUMNS = (
+CSV_COLUMNS: tuple[Column, ...] = (
     "id",
     "agreement_id",
     "kind",
@@ -30,7 +31,7 @@ CSV_COLUMNS = (
     "reference",
     "reviewer",
     "observations",
-    "checks",
+    Fields("checks", tuple(ReviewChecks.model_fields)),
     "document_id",
     "created_at",
     "updated_at",
@@ -40,7 +41,7 @@ CSV_COLUMNS = (
 @router.get(
     "/v1/agreements/{agreement_id}/legal-reviews",
     response_model=Page[LegalReviewRead],
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_CONTENT,
 )
 async def list_legal_reviews(
     principal: OptionalPrincipal,

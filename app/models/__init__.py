@@ -13,6 +13,7 @@ from app.models.webhooks import (
     WebhookEvent,
     WebhookSubscription,
 )
+from app.models.workspace import WorkspaceSession
 
 __all__ = [
     "Activity",
@@ -40,4 +41,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",
+    "WorkspaceSession",
 ]

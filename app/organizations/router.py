@@ -7,9 +7,10 @@ from fastapi.responses import StreamingResponse
 
 from app.auth.dependencies import AdminPrincipal, required_principal
 from app.db import SessionDep, sessionmaker_of
-from app.http.csv import csv_response, wants_csv
+from app.http.csv import wants_table
 from app.http.etag import conditional_read, require_if_match, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
+from app.http.lists import CSV_CONTENT, table_response
 from app.http.pagination import Page, PageParams, page_params, set_link_header
 from app.models import OrganizationKind
 from app.organizations import service
@@ -34,7 +35,7 @@ CSV_COLUMNS = (
 @router.get(
     "",
     response_model=Page[OrganizationRead],
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_CONTENT,
     dependencies=[Depends(required_principal)],
 )
 async def list_organizations(
@@ -48,7 +49,7 @@ async def list_organizations(
 ) -> Page[OrganizationRead] | StreamingResponse:
     """List organizations by name; `Accept: text/csv` streams them all."""
     filters = {"kind": kind, "country": country, "subdivision": subdivision}
-    if wants_csv(request):
+    if wants_table(request):
         maker = sessionmaker_of(request)
 
         async def fetch(cursor: str | None, limit: int) -> tuple[list[OrganizationRead], str | None]:
@@ -56,7 +57,7 @@ async def list_organizations(
                 rows, nxt = await service.list_organizations(csv_session, PageParams(limit, cursor), **filters)
             return [OrganizationRead.model_validate(r) for r in rows], nxt
 
-        return csv_response(CSV_COLUMNS, fetch, filename="organizations.csv")
+        return table_response(request, CSV_COLUMNS, fetch, filename="organizations.csv")
     rows, next_cursor = await service.list_organizations(session, page, **filters)
     set_link_header(request, response, next_cursor)
     return Page[OrganizationRead](items=[OrganizationRead.model_validate(r) for r in rows], next_cursor=next_cursor)

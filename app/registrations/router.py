@@ -12,7 +12,7 @@ from app.clock import Today
 from app.db import SessionDep
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
-from app.http.lists import list_response
+from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 from app.registrations import service
 from app.registrations.schemas import RegistrationCreate, RegistrationRead, RegistrationUpdate
@@ -38,7 +38,7 @@ CSV_COLUMNS = (
 @router.get(
     "/v1/agreements/{agreement_id}/registrations",
     response_model=Page[RegistrationRead],
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_CONTENT,
 )
 async def list_registrations(
     principal: OptionalPrincipal,

@@ -1,7 +1,8 @@
 """/v1/agreements/{id}/targets and /v1/targets/{id}."""
 
 import uuid
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,16 +11,25 @@ from app.agreements.dependencies import AgreementId, VisibleAgreementDep
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.db import SessionDep
+from app.http.csv import Column, Fields, Nested
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, page_params
 from app.targets import service
-from app.targets.schemas import TargetCreate, TargetRead, TargetUpdate
+from app.targets.schemas import Baseline, Latest, MilestoneRead, TargetCreate, TargetRead, TargetUpdate
 
 router = APIRouter(tags=["targets"])
 
-CSV_COLUMNS = (
+
+def describe_milestone(milestone: Mapping[str, Any]) -> str:
+    """ "12: 40 (met)": months after entry into force, the value aimed at, its status."""
+    value = milestone.get("target_value")
+    shown = "" if value is None else str(int(value)) if float(value).is_integer() else str(value)
+    return f"{milestone.get('months')}: {shown} ({milestone.get('status')})"
+
+
+CSV_COLUMNS: tuple[Column, ...] = (
     "id",
     "agreement_id",
     "indicator",
@@ -27,10 +37,10 @@ CSV_COLUMNS = (
     "measure",
     "unit",
     "ascending",
-    "baseline",
-    "milestones",
+    Fields("baseline", tuple(Baseline.model_fields)),
+    Nested("milestones", "milestone", tuple(MilestoneRead.model_fields), describe_milestone),
     "responsible_org_id",
-    "latest",
+    Fields("latest", tuple(Latest.model_fields)),
     "description",
     "created_at",
     "updated_at",
