@@ -77,10 +77,16 @@ async def import_rows(
     response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The CSV template."}},
 )
-async def get_import_template_csv(kind: KindPath) -> Response:
-    """The CSV template (UTF-8 with BOM): the columns, with a worked example row."""
+async def get_import_template_csv(
+    kind: KindPath,
+    bom: Annotated[
+        bool,
+        Query(description="Start with a UTF-8 byte-order mark. Yes by default: a template is for spreadsheets."),
+    ] = True,
+) -> Response:
+    """The CSV template (UTF-8, with a BOM unless bom=false): the columns, with a worked example row."""
     return Response(
-        templates.template_csv(kind),
+        templates.template_csv(kind, bom=bom),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="pacta-{kind.value}.csv"'},
     )

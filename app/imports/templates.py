@@ -81,14 +81,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def template_csv(kind: ImportKind) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel on Windows reads "Querétaro" as written."""
+def template_csv(kind: ImportKind, *, bom: bool = True) -> bytes:
+    """UTF-8, by default with a byte-order mark, so Excel on Windows reads "Querétaro" as written."""
     columns = LAYOUTS[kind]
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.name for c in columns])
     writer.writerow([_text(EXAMPLES[kind].get(c.name)) for c in columns])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
 
 
 def template_xlsx(kind: ImportKind) -> bytes:

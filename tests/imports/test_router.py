@@ -507,6 +507,12 @@ async def test_the_templates_download_and_import_as_they_are(
     assert created["signed_on"] == "1960-08-26"
 
 
+async def test_the_csv_template_without_its_byte_order_mark(client: httpx2.AsyncClient) -> None:
+    plain = await client.get(f"{IMPORTS}/templates/targets.csv", params={"bom": "false"})
+    assert plain.content.startswith(b"agreement_external_ref,title,")
+    assert_problem(await client.get(f"{IMPORTS}/templates/targets.csv", params={"bom": "null"}), 422)
+
+
 async def test_an_unknown_template_is_refused(client: httpx2.AsyncClient) -> None:
     assert_problem(await client.get(f"{IMPORTS}/templates/treaties.csv"), 422)
     assert_problem(await client.get(f"{IMPORTS}/templates/agreements.ods"), 404)
