@@ -2,18 +2,23 @@
 
 import asyncio
 import io
-from typing import Any
+import uuid
+from typing import IO, Any
 
 import httpx2
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.agreements import service as agreement_service
+from app.auth.dependencies import Principal
+from app.db import _RELEASABLE as RELEASABLE
 from app.imports import reading
 from app.imports import service as import_service
+from app.imports.schemas import ImportKind
+from app.models import OrganizationKind, Role
 from tests.conftest import MakeKey, MakeOrg
 from tests.factories import (
     AGREEMENTS,
@@ -554,3 +559,52 @@ async def test_imports_past_the_process_slots_are_refused_before_their_file_is_r
     assert_problem(response, 503)
     assert response.headers["retry-after"] == "30"
     assert body.sent <= 64 * 1024
+
+
+async def test_no_transaction_is_held_while_the_file_arrives(
+    sessionmaker: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """Who may import is settled first; then the unit of work gives its connection back until the
+    whole file is in (a slow client holds its socket, nothing in the database)."""
+    content = csv_bytes([agreement_row("SLOW-1")])
+    seen: list[bool] = []
+
+    async with sessionmaker() as session:
+        session.info[RELEASABLE] = True  # as app.db.get_session marks a request's unit of work
+
+        class SlowForm:
+            """Stands in for the streamed form: notes whether a transaction is open as each part arrives."""
+
+            def __init__(self) -> None:
+                self.parts = [content[:10], content[10:]]
+
+            async def until_file_or_end(self) -> bool:
+                seen.append(session.in_transaction())
+                return True
+
+            async def file_chunk(self) -> bytes | None:
+                seen.append(session.in_transaction())
+                return self.parts.pop(0) if self.parts else None
+
+            async def finish(self) -> dict[str, str]:
+                return {}
+
+        editor = Principal(
+            key_id=uuid.uuid4(), org_id=world.signatory.id, org_kind=OrganizationKind.municipality, role=Role.editor
+        )
+
+        async def parse(file: IO[bytes]) -> import_service.Prepared:
+            return import_service.prepare_file(ImportKind.agreements, file)
+
+        result = await import_service.import_upload(
+            session,
+            SlowForm(),  # type: ignore[arg-type]
+            org=None,
+            dry_run=True,
+            principal=editor,
+            today=TODAY,
+            max_bytes=1024 * 1024,
+            parse=parse,
+        )
+    assert result.created == 1
+    assert seen == [False, False, False, False]
