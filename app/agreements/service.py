@@ -119,15 +119,25 @@ def _stored(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_agreement(
+    session: AsyncSession, data: AgreementCreate, *, principal: Principal, today: date
+) -> AgreementRead:
+    agreement = await add_agreement(session, data, principal=principal, today=today)
+    return await read_agreement(session, agreement.id, today=today)
+
+
+async def add_agreement(
     session: AsyncSession,
     data: AgreementCreate,
     *,
     principal: Principal,
     today: date,
     kinds: dict[uuid.UUID, str] | None = None,
-) -> AgreementRead:
-    """`kinds`: those of every organization the body names, when the caller read them already
-    (an import reads them once for all its rows)."""
+    folio_checked: bool = False,
+) -> Agreement:
+    """Create an agreement (checked, logged, announced) without reading it back: create_agreement,
+    and an import's rows. An import reads once for all its rows what each would look up: the
+    `kinds` of every organization the rows name, and which folios are taken (`folio_checked`: free
+    in this transaction; the unique index still guards against a concurrent writer)."""
     if not access.can_edit(principal, data.signatory_org_id):
         raise Forbidden(Text("agreements.create_forbidden"))
     facts = data.model_dump(mode="python")
@@ -137,8 +147,10 @@ async def create_agreement(
         session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues, kinds=kinds
     )
     issues.raise_if_any()
-    if data.external_ref is not None and await repository.external_ref_taken(
-        session, data.signatory_org_id, data.external_ref, other_than=None
+    if (
+        data.external_ref is not None
+        and not folio_checked
+        and await repository.external_ref_taken(session, data.signatory_org_id, data.external_ref, other_than=None)
     ):
         raise DuplicateExternalRef(Text("agreements.duplicate_external_ref", ref=repr(data.external_ref)))
     agreement = Agreement(**_stored(facts))
@@ -146,7 +158,7 @@ async def create_agreement(
     if participants:  # a new agreement has none to replace
         await repository.replace_participants(session, agreement.id, participants)
     await _log(session, agreement, participants, principal, log_service.Action.create)
-    return await read_agreement(session, agreement.id, today=today)
+    return agreement
 
 
 async def _log(

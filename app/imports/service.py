@@ -1,8 +1,9 @@
 """Spreadsheet imports: every row checked, every row written through the resources' own services,
 all or nothing.
 
-One path for every write: a created row is `agreements.service.create_agreement` (or
-`targets.service.create_target`), a changed one `update_agreement` (`update_target`), with their
+One path for every write: a created row is `agreements.service.add_agreement` (what
+`create_agreement` does, without reading the agreement back) or `targets.service.create_target`,
+a changed one `update_agreement` (`update_target`), with their
 checks, log entries and webhook events, all in the request's one transaction. A row the services
 refuse leaves nothing behind (they check before they write) and the next rows are still checked,
 so the answer names every bad row; any bad row, or `dry_run`, rolls the whole import back. Should
@@ -458,8 +459,9 @@ class _Writer:
             data = _validated(AgreementCreate, {**given, "signatory_org_id": self.org_id}, row)
             if check_only:
                 return "checked"
-            await agreement_service.create_agreement(
-                self.session, data, principal=self.principal, today=self.today, kinds=self.org_kinds
+            # The folio is free: the file's folios were looked up at the start, in this transaction.
+            await agreement_service.add_agreement(
+                self.session, data, principal=self.principal, today=self.today, kinds=self.org_kinds, folio_checked=True
             )
             return "created"
         fields.pop("external_ref", None)

@@ -527,14 +527,14 @@ async def test_a_row_the_database_refuses_is_reported_and_the_rows_after_it_stil
     client: httpx2.AsyncClient, world: World, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failed statement aborts the transaction: the import starts over with a savepoint per row."""
-    create = agreement_service.create_agreement
+    create = agreement_service.add_agreement
 
     async def failing(db: AsyncSession, data: Any, **options: Any) -> Any:
         if data.title == "BOOM":
             await db.execute(text("SELECT 1 / 0"))
         return await create(db, data, **options)
 
-    monkeypatch.setattr(agreement_service, "create_agreement", failing)
+    monkeypatch.setattr(agreement_service, "add_agreement", failing)
     rows = [agreement_row("DB-1"), agreement_row("DB-2", title="BOOM"), agreement_row("DB-3", signed_on="ayer")]
     before = await written(session)
     response = await post_import(client, csv_bytes(rows), {**world.headers("editor"), **EN})
