@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -363,8 +364,29 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:  
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL refused a value (SQLSTATE class 22: a NUL character, a number out of range…):
+    the client's input, so a 422; the transaction was rolled back, nothing was written."""
+    code = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or getattr(exc, "code", "") or "")
+    sqlstate = getattr(getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None) or code
+    if not str(sqlstate).startswith("22"):
+        return await _unexpected_error(request, exc)
+    return await _app_error(request, RuleViolation(Text("problem.unprocessable-value")))
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """A uniqueness race the service's own checks could not see coming: a conflict, not a 500."""
+    constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
+    detail = (
+        Text("problem.conflict.constraint", constraint=constraint) if constraint else Text("problem.conflict.existing")
+    )
+    return await _app_error(request, Conflict(detail))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _data_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.activities.router import router as activities_router
 from app.agreements.router import router as agreements_router
@@ -23,7 +22,7 @@ from app.db import make_engine, make_sessionmaker
 from app.deadlines.router import router as deadlines_router
 from app.embedded import database_url
 from app.embeds.router import router as embeds_router
-from app.errors import Conflict, RuleViolation, install_error_handlers
+from app.errors import install_error_handlers
 from app.evidence.router import router as evidence_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
@@ -36,7 +35,7 @@ from app.http.middleware import (
 )
 from app.http.public_url import PublicURLMiddleware
 from app.http.routes import api_routes
-from app.i18n import LANGUAGES, Text, catalogue
+from app.i18n import LANGUAGES, catalogue
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.idempotency.ownership import Ownership
 from app.imports.router import router as imports_router
@@ -89,32 +88,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.sessionmaker = None
 
 
-async def _data_error(request: Any, exc: Exception) -> Any:
-    """PostgreSQL refused a value (SQLSTATE class 22: a NUL character, a number out of range…):
-    the client's input, so a 422; the transaction was rolled back, nothing was written."""
-    from app.errors import _app_error, _unexpected_error
-
-    code = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or getattr(exc, "code", "") or "")
-    sqlstate = getattr(getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None) or code
-    if not str(sqlstate).startswith("22"):
-        return await _unexpected_error(request, exc)
-    return await _app_error(
-        request,
-        RuleViolation(Text("problem.unprocessable-value")),
-    )
-
-
-async def _integrity_error(request: Any, exc: Exception) -> Any:
-    """A uniqueness race the service's own checks could not see coming: a conflict, not a 500."""
-    from app.errors import _app_error
-
-    constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
-    detail = (
-        Text("problem.conflict.constraint", constraint=constraint) if constraint else Text("problem.conflict.existing")
-    )
-    return await _app_error(request, Conflict(detail))
-
-
 def _operation_id(route: APIRoute) -> str:
     return route.name
 
@@ -140,8 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalogue(lang)
     install_error_handlers(app)
     install_etag_handler(app)
-    app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(DBAPIError, _data_error)
     routers = (
         health_router,
         organizations_router,

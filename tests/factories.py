@@ -138,6 +138,22 @@ async def patch_current(
     return await client.patch(url, json=body, headers={**headers, "If-Match": etag})
 
 
+async def delete_current(client: httpx2.AsyncClient, url: str, headers: dict[str, str]) -> httpx2.Response:
+    """DELETE with the ETag of the resource as `headers` reads it right now."""
+    etag = (await get_ok(client, url, headers)).headers["etag"]
+    return await client.delete(url, headers={**headers, "If-Match": etag})
+
+
+async def post_created(
+    client: httpx2.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """POST that must create: the 201's body."""
+    response = await client.post(url, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
 async def add_review(
     client: httpx2.AsyncClient, headers: dict[str, str], agreement_id: str, **fields: Any
 ) -> dict[str, Any]:

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import repository
+from app.activities.errors import ActivityNotDeletable, ActivityNotFound
 from app.activities.schemas import ActivityCreate, ActivityRead, ActivityUpdate
 from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
-from app.errors import Conflict, Forbidden, Issues, NotFound, changes_of
+from app.errors import Forbidden, Issues, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
@@ -25,20 +25,12 @@ from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.models import Activity
 from app.models.agenda import ActivityStatus
+from app.principal import Principal
 from app.targets import repository as target_repository
 
 RESOURCE = "activity"
 PUBLIC_STATUSES = access.PUBLIC_STATUSES[RESOURCE]
 LINK_FIELDS = {"participant_org_ids": "participant", "target_ids": "target", "evidence_ids": "evidence"}
-
-
-class ActivityNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("activities.not_found"))
-
-
-class ActivityNotDeletable(Conflict):
-    slug = "activity-not-deletable"
 
 
 def _offset_minutes(moment: datetime) -> int:

@@ -1,12 +1,13 @@
 """Who may see and change an agreement (API.md, roles table)."""
 
 import uuid
+from datetime import date
 
 from app.agreements.repository import Viewer
-from app.auth.dependencies import Principal
 from app.models import Role
 from app.models.agenda import ActivityStatus
 from app.models.results import EvidenceStatus, MeasurementStatus
+from app.principal import Principal
 
 # The one table of which statuses make a child public. Before one of them, a child is read only
 # by its agreement's own people (`sees_unreviewed`); from it on, by whoever may read the
@@ -16,6 +17,16 @@ PUBLIC_STATUSES: dict[str, frozenset[str]] = {
     "evidence": frozenset({EvidenceStatus.accepted.value}),
     "activity": frozenset({ActivityStatus.confirmed.value, ActivityStatus.held.value}),
 }
+
+
+# Besides admins, who reviews an agreement (legal reviews, compliance findings): its signatory's
+# editors and legal reviewers.
+REVIEWER_ROLES = frozenset({Role.editor, Role.legal_reviewer})
+
+
+def agreement_is_public(signed_on: date | None) -> bool:
+    """An agreement is public from its signature on (in SQL: app.agreements.repository.is_public)."""
+    return signed_on is not None
 
 
 def is_public(resource_type: str, status: object) -> bool:
@@ -57,9 +68,7 @@ def can_edit(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
 
 
 def can_review(principal: Principal, signatory_org_id: uuid.UUID) -> bool:
-    return principal.is_admin or (
-        principal.role in (Role.editor, Role.legal_reviewer) and principal.org_id == signatory_org_id
-    )
+    return principal.is_admin or (principal.role in REVIEWER_ROLES and principal.org_id == signatory_org_id)
 
 
 def is_participant(principal: Principal | None, participant_org_ids: list[uuid.UUID]) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -217,11 +218,35 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     if viewer.org_id is None:
         return is_public()
-    return _visible_to_org(literal(viewer.org_id, Uuid()))
+    return visible_to_org(literal(viewer.org_id, Uuid()))
 
 
-def _visible_to_org(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    return or_(is_public(), _member(org_id))
+def takes_part(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """The organization signed the agreement or takes part in it (access.takes_part, in SQL)."""
+    shared = exists().where(
+        col(AgreementParticipant.agreement_id) == T.id, col(AgreementParticipant.organization_id) == org_id
+    )
+    return or_(T.signatory_org_id == org_id, shared)
+
+
+def visible_to_org(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    return or_(is_public(), takes_part(org_id))
+
+
+_CONDITION_HEAD = "SELECT 1 \nFROM agreements \nWHERE "
+
+
+def condition_sql(condition: ColumnElement[bool]) -> str:
+    """A condition over the table `agreements` as SQL text, for the statements written as text
+    (the outbox fan-out, the deadlines): they embed the one rule compiled, never a copy by hand.
+    Values must be literals or text of the statement's own (`literal_column("CAST(:org_id AS
+    uuid)")`); subqueries correlate to `agreements`, so the statement names that table unaliased."""
+    stmt: Select[Any] = select(literal_column("1")).select_from(Agreement.__table__).where(condition)  # type: ignore[attr-defined]
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if not compiled.startswith(_CONDITION_HEAD):  # pragma: no cover - a change of SQLAlchemy's layout
+        raise RuntimeError(compiled)
+    return compiled.removeprefix(_CONDITION_HEAD).replace("\n", " ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,13 +264,6 @@ class Filters:
     q: str | None = None
     # The agreements an organization signed or takes part in (the workspace's "my agreements").
     member_org_id: uuid.UUID | None = None
-
-
-def _member(org_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    shared = exists().where(
-        col(AgreementParticipant.agreement_id) == T.id, col(AgreementParticipant.organization_id) == org_id
-    )
-    return or_(T.signatory_org_id == org_id, shared)
 
 
 def _in_state(subdivision: ColumnElement[str]) -> ColumnElement[bool]:
@@ -282,7 +300,7 @@ _FILTERS: tuple[tuple[str, Callable[[], ColumnElement[bool]], Callable[[Any], An
         lambda v: v,
     ),
     ("q", lambda: _matches(bindparam("q", type_=Text())), lambda v: v),
-    ("member_org_id", lambda: _member(bindparam("member_org_id", type_=Uuid())), lambda v: v),
+    ("member_org_id", lambda: takes_part(bindparam("member_org_id", type_=Uuid())), lambda v: v),
 )
 
 
@@ -315,7 +333,7 @@ def _list_select(
     elif viewer == "anonymous":
         visible = is_public()
     else:
-        visible = _visible_to_org(bindparam("viewer_org_id", type_=Uuid()))
+        visible = visible_to_org(bindparam("viewer_org_id", type_=Uuid()))
     stmt = (json_select(TODAY) if as_json else read_select(TODAY)).where(visible)
     if statuses:
         stmt = stmt.where(or_(*(status_is(s, TODAY) for s in statuses)))

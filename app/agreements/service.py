@@ -15,16 +15,16 @@ from app.agreements import access, repository
 from app.agreements.errors import AgreementNotDeletable, AgreementNotFound, DuplicateExternalRef
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
-from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.etag import check_if_match
-from app.http.pagination import PageParams, encode_cursor
+from app.http.pagination import PageParams, make_page
 from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.models import Agreement, AgreementParticipant, LogEntry, OrganizationKind
 from app.models.agreements import AgreementStatus
+from app.principal import Principal
 from app.registrations import repository as registration_repository
 from app.webhooks import events
 
@@ -204,7 +204,7 @@ async def get_visible_json(
     if row is None or not access.can_see(
         principal,
         signatory_org_id=row["signatory_org_id"],
-        public=row["signed_on"] is not None,
+        public=access.agreement_is_public(row["signed_on"]),
         participant_org_ids=row["participant_org_ids"],
     ):
         raise AgreementNotFound
@@ -264,7 +264,7 @@ def _may_see(principal: Principal | None, read: AgreementRead) -> bool:
     return access.can_see(
         principal,
         signatory_org_id=read.signatory_org_id,
-        public=read.signed_on is not None,
+        public=access.agreement_is_public(read.signed_on),
         participant_org_ids=read.participant_org_ids,
     )
 
@@ -528,10 +528,7 @@ async def list_agreements(
     session: AsyncSession, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
 ) -> tuple[list[AgreementRead], str | None]:
     rows = await repository.list_page(session, filters, access.viewer_for(principal), today, sort, params)
-    items = rows[: params.limit]
-    cursor = None
-    if len(rows) > params.limit and items:
-        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
+    items, cursor = make_page(rows, repository.SORTS[sort], params, lambda r: repository.sort_values(sort, r))
     return [AgreementRead.model_validate(r) for r in items], cursor
 
 
@@ -540,10 +537,7 @@ async def list_agreements_json(
 ) -> tuple[list[str], str | None]:
     """The same page as list_agreements, each item already the JSON text of its AgreementRead."""
     rows = await repository.list_page_json(session, filters, access.viewer_for(principal), today, sort, params)
-    items = rows[: params.limit]
-    cursor = None
-    if len(rows) > params.limit and items:
-        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
+    items, cursor = make_page(rows, repository.SORTS[sort], params, lambda r: repository.sort_values(sort, r))
     return [r["document"] for r in items], cursor
 
 
@@ -574,7 +568,8 @@ async def history(
     insider = access.sees_unreviewed(principal, current.signatory_org_id, current.participant_org_ids)
     last: dict[str, Any] = {}
     entries: list[HistoryEntry] = []
-    for entry, stored in rows[: params.limit]:
+    kept, cursor = make_page(rows, repository.HISTORY_SORT, params, lambda r: (r[0].index,))
+    for entry, stored in kept:
         if entry.resource_id not in last:
             last[entry.resource_id] = _shown(previous.get(entry.resource_id), entry.resource_type, insider=insider)
         document = _shown(stored, entry.resource_type, insider=insider)
@@ -591,9 +586,6 @@ async def history(
             )
         )
         last[entry.resource_id] = document
-    cursor = None
-    if len(rows) > params.limit and entries:
-        cursor = encode_cursor(repository.HISTORY_SORT, (entries[-1].index,))
     return entries, cursor
 
 

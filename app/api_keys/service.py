@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys import repository
 from app.api_keys.errors import ApiKeyNotFound
-from app.auth.dependencies import Principal
 from app.auth.secrets import new_key
 from app.errors import Forbidden, field_error
 from app.http.pagination import PageParams, make_page
@@ -17,6 +16,7 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import ApiKey, Organization, Role
 from app.models.organizations import PLATFORM_ORG_ID
+from app.principal import Principal
 
 RESOURCE = "api_key"
 log_registry.register_table(RESOURCE, ApiKey)

@@ -1,7 +1,5 @@
 """The caller, resolved once per request from the Authorization header."""
 
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,29 +14,15 @@ from app.errors import Forbidden, Unauthorized
 from app.i18n import Text
 from app.models import OrganizationKind, Role
 
+# Principal lives in app.principal; imported here for authenticate, and still importable from
+# here so that code written against the old home keeps working.
+from app.principal import Principal as Principal
+
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     description="An API key: `Authorization: Bearer pacta_…`",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """An authenticated caller: one API key of one organization."""
-
-    key_id: uuid.UUID
-    org_id: uuid.UUID
-    org_kind: OrganizationKind
-    role: Role
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.admin
-
-    @property
-    def reads_everything(self) -> bool:
-        return self.role in (Role.admin, Role.auditor)
 
 
 async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> Principal:

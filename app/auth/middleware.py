@@ -16,7 +16,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.dependencies import (
-    Principal,
     admin_principal,
     authenticate,
     optional_principal,
@@ -26,6 +25,7 @@ from app.errors import AppError, Forbidden, Unauthorized
 from app.http.middleware import send_app_error
 from app.http.routes import Needs, matched_route, needs
 from app.i18n import Text
+from app.principal import Principal
 
 
 class AuthenticationMiddleware:

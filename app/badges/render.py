@@ -2,7 +2,6 @@
 <title> and an aria-label so a screen reader reads what the picture says. Dark text on light
 colours and white on dark ones keep a contrast of at least 4.5:1."""
 
-import hashlib
 from functools import cache
 
 import jinja2
@@ -57,7 +56,3 @@ def tone_of(share: float | None) -> str:
     if share >= 0.75:
         return "good"
     return "mixed" if share >= 0.4 else "bad"
-
-
-def etag_of(body: bytes) -> str:
-    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.agreements.errors import AgreementNotFound
 from app.auth.dependencies import optional_principal
-from app.badges.render import badge_svg, etag_of, tone_of
+from app.badges.render import badge_svg, tone_of
 from app.clock import Today
 from app.dashboard import service
 from app.dashboard.i18n import Locale
 from app.db import SessionDep
-from app.http.etag import none_match
+from app.http.etag import conditional_body
 from app.i18n import PageLanguageDep, Text
 from app.organizations.errors import OrganizationNotFound
 
@@ -31,11 +31,8 @@ def _parse(raw: str, missing: Exception) -> uuid.UUID:
 
 
 def _answer(request: Request, body: bytes) -> Response:
-    etag = etag_of(body)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
-    if none_match(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="image/svg+xml", headers=headers)
+    headers = {"Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
+    return conditional_body(request, Response(body, media_type="image/svg+xml", headers=headers))
 
 
 @router.get("/agreements/{agreement_id}.svg")

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
-from app.auth.dependencies import Principal
 from app.calendars import repository
+from app.calendars.errors import FeedNotFound
 from app.deadlines import repository as deadline_repository
 from app.deadlines import service as deadline_service
 from app.errors import Forbidden, NotFound
@@ -22,6 +22,7 @@ from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import CalendarToken, Organization, Role
+from app.principal import Principal
 
 RESOURCE = "calendar_token"
 log_registry.register_table(RESOURCE, CalendarToken)
@@ -30,11 +31,6 @@ PRODID = "-//Pacta//Agreements registry//ES"
 PAST = timedelta(days=366)
 AHEAD = timedelta(days=3 * 366)
 ACTIVITY_STATUS = {"planned": "TENTATIVE", "confirmed": "CONFIRMED", "held": "CONFIRMED", "cancelled": "CANCELLED"}
-
-
-class FeedNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("calendars.feed_not_found"))
 
 
 def _hash(token: str) -> str:
@@ -144,7 +140,7 @@ async def agreement_feed(
     insider = org_id is not None and access.takes_part(
         org_id, signatory_org_id=agreement.signatory_org_id, participant_org_ids=agreement.participant_org_ids
     )
-    if agreement.signed_on is None and not insider:
+    if not (insider or access.agreement_is_public(agreement.signed_on)):
         raise FeedNotFound
     scope = deadline_repository.Scope(
         all_=True, org_id=None, agreement_id=agreement.id, public_only=not insider, activity_statuses=ALL_STATUSES

@@ -62,6 +62,12 @@ def is_subdivision(code: str, *, country: str | None = None) -> bool:
     return country is None or found.country_code == country
 
 
+def subdivision_name(code: str | None) -> str | None:
+    """An ISO 3166-2 code's name ("MX-JAL" -> "Jalisco"); an unknown code stands for itself."""
+    found = None if code is None else pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+    return code if found is None else str(found.name)
+
+
 def is_currency(code: str) -> bool:
     return len(code) == 3 and code.isupper() and pycountry.currencies.get(alpha_3=code) is not None
 

@@ -4,19 +4,19 @@ import uuid
 from datetime import date
 from typing import Any
 
-import pycountry
 from sqlalchemy import literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
+from app import catalogs
+from app.agreements import access
 from app.compliance import repository
 from app.compliance.rules import BY_CODE, RULES, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary, SummaryGroup
 from app.config import Settings
 from app.errors import Forbidden
-from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
+from app.http.pagination import PageParams, SortKey, decode_cursor, make_page
 from app.i18n import Text
-from app.models import Role
+from app.principal import Principal
 
 FINDINGS_SORT = SortKey(
     "findings",
@@ -49,7 +49,7 @@ def scope_for(
     """Auditors and admins see every finding; an editor or legal reviewer its organization's."""
     if principal.reads_everything:
         only = None
-    elif principal.role in (Role.editor, Role.legal_reviewer):
+    elif principal.role in access.REVIEWER_ROLES:
         only = principal.org_id
     else:
         raise Forbidden(Text("compliance.forbidden"))
@@ -72,17 +72,8 @@ async def findings(
 ) -> tuple[list[Finding], str | None]:
     after = None if page.cursor is None else decode_cursor(FINDINGS_SORT, page.cursor)
     rows = await repository.findings_page(session, params, scope, after=after, limit=page.limit + 1)
-    items = [finding(r, lang) for r in rows[: page.limit]]
-    cursor = None
-    if len(rows) > page.limit and items:
-        last = items[-1]
-        cursor = encode_cursor(FINDINGS_SORT, (last.rule, last.agreement_id, last.subject_id))
-    return items, cursor
-
-
-def _state_name(code: str | None) -> str | None:
-    found = None if code is None else pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
-    return code if found is None else str(found.name)
+    kept, cursor = make_page(rows, FINDINGS_SORT, page, lambda r: (r["rule"], r["agreement_id"], r["subject_id"]))
+    return [finding(r, lang) for r in kept], cursor
 
 
 def finding(row: dict[str, Any], lang: str) -> Finding:
@@ -106,7 +97,7 @@ async def summary(
     groups = [
         SummaryGroup(
             key=None if r["key"] is None else str(r["key"]),
-            label=_state_name(r["label"]) if group_by is GroupBy.state else r["label"],
+            label=catalogs.subdivision_name(r["label"]) if group_by is GroupBy.state else r["label"],
             agreements=int(r["agreements"]),
             agreements_without_findings=int(r["clean"]),
             share_without_findings=round(int(r["clean"]) / int(r["agreements"]), 4) if r["agreements"] else 1.0,

@@ -6,6 +6,7 @@ import gettext
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 import pycountry
 from babel import numbers
@@ -40,6 +41,10 @@ class Locale:
 
     def __getitem__(self, key: str) -> str:
         return Text(f"dashboard.{key}").render(self.lang)
+
+    def text(self, key: str, **params: Any) -> str:
+        """`t["key"]` with values in its sentence (numbers already written with `t.num`)."""
+        return Text(f"dashboard.{key}", **params).render(self.lang)
 
     def label(self, kind: str, code: str | None) -> str:
         """A code's name for people; a code the catalogue does not know is shown as it is (data)."""

@@ -43,7 +43,7 @@ def link(path: str, lang: str, *, explicit: bool = False, **params: str | None) 
 
 def _state_options() -> list[tuple[str, str]]:
     codes = sorted(set(catalogs.mx_states().values()))
-    return sorted(((code, service.state_name(code) or code) for code in codes), key=lambda o: o[1])
+    return sorted(((code, catalogs.subdivision_name(code) or code) for code in codes), key=lambda o: o[1])
 
 
 def not_found(locale: Locale, message_key: str = "not_found") -> HTMLResponse:
@@ -126,7 +126,7 @@ async def dashboard_page(
         locale,
         **figures_context(overview, t),
         state=state,
-        state_name=service.state_name(state),
+        state_name=catalogs.subdivision_name(state),
         state_options=_state_options(),
         home=link("/dashboard", t.lang),
         clear_filter=link("/dashboard", t.lang),
@@ -178,6 +178,7 @@ async def dashboard_organization_page(
         locale,
         **figures_context(found.overview, t),
         view=found,
+        progress_width=progress_width,
         home=link("/dashboard", t.lang),
         switch=link(path, "en" if t.lang == "es" else "es", explicit=True),
         api=link("/v1/dashboard/summary", DEFAULT_LANGUAGE, signatory_org_id=str(found.organization.id)),

@@ -195,9 +195,10 @@ async def indicator_totals(session: AsyncSession, filters: Filters, today: date)
 
 
 @functools.cache
-def _milestones_select(has_state: bool, has_org: bool) -> Select[Any]:
+def _milestones_select(has_state: bool, has_org: bool, by_agreement: bool = False) -> Select[Any]:
     """Every milestone of the scope's targets evaluated as app.targets.progress.evaluate does,
-    counted by status; with the sum and number of attainments of the due ones."""
+    counted by status (and agreement, `by_agreement`); with the sum and number of attainments of
+    the due ones."""
     scope = _scope(has_state, has_org)
     today = cast(TODAY, Date())
     milestone = (
@@ -210,6 +211,7 @@ def _milestones_select(has_state: bool, has_org: bool) -> Select[Any]:
     evaluated = (
         select(
             TG.id.label("target_id"),
+            TG.agreement_id,
             TG.measure,
             TG.ascending,
             func.coalesce(TG.baseline_value, 0).label("base"),
@@ -255,22 +257,25 @@ def _milestones_select(has_state: bool, has_org: bool) -> Select[Any]:
         else_=None,
     )
     graded = (
-        select(status, ms.overdue, attainment.label("attainment"))
+        select(ms.agreement_id, status, ms.overdue, attainment.label("attainment"))
         .select_from(evaluated.join(latest, true(), isouter=True))
         .subquery("graded")
     )
     g = graded.c
+    keys = (g.agreement_id, g.status) if by_agreement else (g.status,)
     return select(
-        g.status,
+        *keys,
         func.count().label("milestones"),
         func.count().filter(g.overdue).label("due"),
         func.sum(g.attainment).filter(g.overdue).label("attainment_sum"),
         func.count(g.attainment).filter(g.overdue).label("attainment_count"),
-    ).group_by(g.status)
+    ).group_by(*keys)
 
 
-async def milestone_counts(session: AsyncSession, filters: Filters, today: date) -> list[dict[str, Any]]:
-    stmt = _milestones_select(filters.state is not None, filters.signatory_org_id is not None)
+async def milestone_counts(
+    session: AsyncSession, filters: Filters, today: date, *, by_agreement: bool = False
+) -> list[dict[str, Any]]:
+    stmt = _milestones_select(filters.state is not None, filters.signatory_org_id is not None, by_agreement)
     connection = await session.connection()
     result = await connection.execute(stmt, _values(filters, today))
     return [dict(r) for r in result.mappings()]

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import pycountry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import catalogs
+from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.errors import AgreementNotFound
@@ -59,11 +59,6 @@ def check_filters(state: str | None, signatory_org_id: uuid.UUID | None) -> Filt
     return Filters(state=state, signatory_org_id=signatory_org_id)
 
 
-def state_name(code: str | None) -> str | None:
-    found = None if code is None else pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
-    return code if found is None else str(found.name)
-
-
 def _counts(rows: list[tuple[str, str | None, int]], facet: str) -> dict[str | None, int]:
     return {key: n for name, key, n in rows if name == facet}
 
@@ -94,7 +89,7 @@ async def summary(session: AsyncSession, filters: Filters, *, today: date) -> Da
             str(k): n for k, n in sorted(countries.items(), key=lambda kv: (-kv[1], kv[0] or "")) if k is not None
         },
         by_state=[
-            StateCount(state=k, name=state_name(k), agreements=n)
+            StateCount(state=k, name=catalogs.subdivision_name(k), agreements=n)
             for k, n in sorted(states.items(), key=lambda kv: (-kv[1], kv[0] or "~"))
         ],
         key_indicators=[
@@ -150,7 +145,7 @@ async def overview(session: AsyncSession, filters: Filters, *, today: date, limi
             signed_on=r["signed_on"],
             status=r["status"],
             state=r["state"],
-            state_name=state_name(r["state"]),
+            state_name=catalogs.subdivision_name(r["state"]),
             signatory_name=r["signatory_name"],
             signatory_org_id=r["signatory_org_id"],
         )
@@ -225,7 +220,7 @@ async def agreement_page(session: AsyncSession, agreement_id: uuid.UUID, *, toda
     return AgreementPage(
         agreement=agreement,
         signatory=signatory,
-        state_name=state_name(None if signatory is None else signatory.subdivision),
+        state_name=catalogs.subdivision_name(None if signatory is None else signatory.subdivision),
         targets=[TargetProgress(target=t, evidence=[d for d in documents if t.id in d.target_ids]) for t in reads],
         documents=[d for d in documents if not d.target_ids & known],
         tree_size=await log_repository.size(session),
@@ -242,6 +237,9 @@ class MilestoneTally:
     @property
     def share(self) -> float | None:
         return self.met / self.decided if self.decided else None
+
+    def __add__(self, other: "MilestoneTally") -> "MilestoneTally":
+        return MilestoneTally(met=self.met + other.met, decided=self.decided + other.decided)
 
 
 def tally_targets(targets: list[TargetRead], today: date) -> MilestoneTally:
@@ -265,7 +263,7 @@ def _tally_rows(rows: list[dict[str, Any]]) -> MilestoneTally:
 
 async def _public_agreement(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> AgreementRead:
     agreement = await agreement_service.get_visible(session, agreement_id, principal=None, today=today)
-    if agreement.signed_on is None:  # get_visible already hides it from anonymous callers
+    if not access.agreement_is_public(agreement.signed_on):  # get_visible hides it from anonymous callers
         raise AgreementNotFound
     return agreement
 
@@ -287,6 +285,8 @@ class OrganizationPage:
     state_name: str | None
     overview: Overview
     tally: MilestoneTally
+    # Each public agreement's own tally (one with no milestones has none).
+    tallies: dict[uuid.UUID, MilestoneTally]
 
 
 async def organization_page(
@@ -301,12 +301,16 @@ async def organization_page(
     figures = await overview(session, filters, today=today, limit=limit)
     if figures.summary.agreements == 0:
         raise OrganizationNotFound
-    rows = await repository.milestone_counts(session, filters, today)
+    by_agreement: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in await repository.milestone_counts(session, filters, today, by_agreement=True):
+        by_agreement.setdefault(row["agreement_id"], []).append(row)
+    tallies = {agreement_id: _tally_rows(rows) for agreement_id, rows in by_agreement.items()}
     return OrganizationPage(
         organization=found,
-        state_name=state_name(found.subdivision),
+        state_name=catalogs.subdivision_name(found.subdivision),
         overview=figures,
-        tally=_tally_rows(rows),
+        tally=sum(tallies.values(), MilestoneTally(met=0, decided=0)),
+        tallies=tallies,
     )
 
 

@@ -5,8 +5,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Uuid, literal_column, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agreements import access
+from app.agreements.repository import condition_sql, is_public, takes_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,19 +31,21 @@ class Scope:
     activity_statuses: tuple[str, ...] = ("planned", "confirmed")
 
 
-DEADLINES_SQL = """
+# Who sees what is the one rule of app.agreements.repository, compiled into this text: the
+# agreements an organization signed or takes part in, and the public ones.
+_TAKES_PART = condition_sql(takes_part(literal_column("CAST(:org_id AS uuid)", Uuid())))
+_PUBLIC = condition_sql(is_public())
+
+DEADLINES_SQL = f"""
 WITH scoped AS (
-    SELECT a.* FROM agreements a JOIN organizations o ON o.id = a.signatory_org_id
-     WHERE (CAST(:all_ AS boolean)
-            OR a.signatory_org_id = CAST(:org_id AS uuid)
-            OR EXISTS (SELECT 1 FROM agreement_participants p
-                        WHERE p.agreement_id = a.id AND p.organization_id = CAST(:org_id AS uuid)))
-       AND (CAST(:signatory_org_id AS uuid) IS NULL OR a.signatory_org_id = CAST(:signatory_org_id AS uuid))
+    SELECT agreements.* FROM agreements JOIN organizations o ON o.id = agreements.signatory_org_id
+     WHERE (CAST(:all_ AS boolean) OR {_TAKES_PART})
+       AND (CAST(:signatory_org_id AS uuid) IS NULL OR agreements.signatory_org_id = CAST(:signatory_org_id AS uuid))
        AND (CAST(:state AS text) IS NULL OR o.subdivision = CAST(:state AS text))
-       AND (CAST(:agreement_id AS uuid) IS NULL OR a.id = CAST(:agreement_id AS uuid))
-       AND (NOT CAST(:public_only AS boolean) OR a.signed_on IS NOT NULL)
-       AND (a.terminated_on IS NULL OR a.terminated_on > CAST(:today AS date))
-       AND (a.withdrawn_on IS NULL OR a.withdrawn_on > CAST(:today AS date))
+       AND (CAST(:agreement_id AS uuid) IS NULL OR agreements.id = CAST(:agreement_id AS uuid))
+       AND (NOT CAST(:public_only AS boolean) OR {_PUBLIC})
+       AND (agreements.terminated_on IS NULL OR agreements.terminated_on > CAST(:today AS date))
+       AND (agreements.withdrawn_on IS NULL OR agreements.withdrawn_on > CAST(:today AS date))
 ), deadlines AS (
     -- title is the subject's own (data); the sentence around it is written in the reader's language.
     SELECT a.expires_on AS date, 'expiry' AS kind, a.id AS agreement_id, a.id AS subject_id,
@@ -75,7 +80,7 @@ WITH scoped AS (
                        AS local_day
               FROM activities act) x ON x.agreement_id = a.id
      WHERE x.status = ANY(CAST(:activity_statuses AS text[]))
-       AND (NOT CAST(:public_only AS boolean) OR x.status IN ('confirmed', 'held'))
+       AND (NOT CAST(:public_only AS boolean) OR x.status = ANY(CAST(:public_activity_statuses AS text[])))
        AND x.local_day BETWEEN CAST(:since AS date) AND CAST(:until AS date)
 )
 SELECT * FROM deadlines
@@ -83,7 +88,7 @@ SELECT * FROM deadlines
         OR (date, kind, subject_id) > (CAST(:after_date AS date), CAST(:after_kind AS text), CAST(:after_subject AS uuid)))
  ORDER BY date, kind, subject_id
  LIMIT :limit
-"""
+"""  # noqa: S608 - the f-string inserts compiled constants, never a value
 
 
 async def deadlines(
@@ -101,6 +106,7 @@ async def deadlines(
         "agreement_id": scope.agreement_id,
         "public_only": scope.public_only,
         "activity_statuses": list(scope.activity_statuses),
+        "public_activity_statuses": sorted(access.PUBLIC_STATUSES["activity"]),
         "after_date": None if after is None else after[0],
         "after_kind": None if after is None else after[1],
         "after_subject": None if after is None else after[2],

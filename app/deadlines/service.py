@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
 from app.deadlines import repository
 from app.deadlines.schemas import Deadline
-from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
+from app.http.pagination import PageParams, SortKey, decode_cursor, make_page
 from app.i18n import Text
+from app.principal import Principal
 
 SORT = SortKey(
     "deadlines",
@@ -68,9 +68,5 @@ async def list_deadlines(
 ) -> tuple[list[Deadline], str | None]:
     after = None if page.cursor is None else decode_cursor(SORT, page.cursor)
     rows = await repository.deadlines(session, win, scope, after=after, limit=page.limit + 1)
-    items = [to_deadline(r, base_url, lang) for r in rows[: page.limit]]
-    cursor = None
-    if len(rows) > page.limit and items:
-        last = items[-1]
-        cursor = encode_cursor(SORT, (last.date, last.kind.value, last.subject_id))
-    return items, cursor
+    kept, cursor = make_page(rows, SORT, page, lambda r: (r["date"], r["kind"], r["subject_id"]))
+    return [to_deadline(r, base_url, lang) for r in kept], cursor

@@ -14,7 +14,6 @@ from app import catalogs
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementCreate, AgreementUpdate, Counterpart
-from app.auth.dependencies import Principal
 from app.demo import story
 from app.errors import Conflict, NotFound
 from app.models import OrganizationKind, Role
@@ -22,6 +21,7 @@ from app.models.agreements import CounterpartKind, Instrument, SubjectArea
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
+from app.principal import Principal
 from app.storage import EvidenceStorage
 
 DEMO_LABEL = story.LABEL

@@ -33,7 +33,6 @@ from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementUpdate
 from app.api_keys import repository as key_repository
 from app.api_keys import service as key_service
-from app.auth.dependencies import Principal
 from app.demo.pdf import demo_pdf
 from app.evidence import service as evidence_service
 from app.evidence.multipart import StreamedForm
@@ -48,6 +47,7 @@ from app.models.agenda import ActivityKind, ActivityStatus
 from app.models.agreements import RegistrationState, Registry, ReviewKind, ReviewOutcome
 from app.models.organizations import PLATFORM_ORG_ID
 from app.models.results import DocumentType, Indicator, Measure
+from app.principal import Principal
 from app.registrations import service as registration_service
 from app.registrations.schemas import RegistrationCreate
 from app.storage import EvidenceStorage

@@ -9,10 +9,10 @@ the slicing that keeps the event loop free, are app.http.multipart's.
 
 from collections.abc import AsyncIterator
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser
 
 from app.errors import MalformedBody, PayloadTooLarge
-from app.http.multipart import MAX_FIELD_BYTES, PartLimits, boundary_of, feed
+from app.http.multipart import MAX_FIELD_BYTES, PartHeaders, PartLimits, boundary_of, feed
 from app.i18n import Text
 
 __all__ = ["StreamedForm", "boundary_of"]
@@ -31,12 +31,9 @@ class StreamedForm:
         self.ended = False
         self._exhausted = False
         self._field_bytes = 0
-        self._limits = PartLimits()
         self._pending: list[bytes] = []
         # The part being parsed: its headers, then where its bytes go.
-        self._headers: dict[bytes, bytes] = {}
-        self._header_field = bytearray()
-        self._header_value = bytearray()
+        self._headers = PartHeaders(PartLimits())
         self._name: str | None = None
         self._value: bytearray | None = None
         self._in_file = False
@@ -44,9 +41,9 @@ class StreamedForm:
             boundary,
             {
                 "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
+                "on_header_field": self._headers.on_field,
+                "on_header_value": self._headers.on_value,
+                "on_header_end": self._headers.on_end,
                 "on_headers_finished": self._on_headers_finished,
                 "on_part_data": self._on_part_data,
                 "on_part_end": self._on_part_end,
@@ -57,31 +54,14 @@ class StreamedForm:
     # --- callbacks (synchronous, collect only) ---------------------------------------------------------
 
     def _on_part_begin(self) -> None:
-        self._limits.part_begins()
-        self._headers = {}
-        self._header_field.clear()
-        self._header_value.clear()
+        self._headers.begin()
         self._name = None
         self._value = None
         self._in_file = False
 
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._limits.header_grows(end - start)
-        self._header_field += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._limits.header_grows(end - start)
-        self._header_value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
-        self._header_field.clear()
-        self._header_value.clear()
-
     def _on_headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        options = self._headers.disposition()
         name = options.get(b"name")
-        self._limits.check_name(name)
         self._name = name.decode("utf-8", "replace") if name is not None else None
         if self._name == self._file_field and b"filename" in options:
             if self.has_file:

@@ -15,8 +15,9 @@ from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import AppError, MalformedBody
+from app.errors import MalformedBody
 from app.evidence import service
+from app.evidence.errors import RangeNotSatisfiable
 from app.evidence.multipart import StreamedForm, boundary_of
 from app.evidence.schemas import EvidenceRead, EvidenceReview, Provenance
 from app.http.etag import none_match, set_etag
@@ -50,10 +51,6 @@ CSV_COLUMNS = (
     "content_url",
 )
 EvidenceId = Annotated[uuid.UUID, Path(description="The evidence document's id.")]
-
-
-class RangeNotSatisfiable(AppError):
-    status, slug = 416, "range-not-satisfiable"
 
 
 def _ascii_fallback(filename: str) -> str:

@@ -12,10 +12,10 @@ from app import catalogs
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
 from app.db import release_connection
-from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
+from app.errors import Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from app.evidence import repository
+from app.evidence.errors import AlreadyReviewed, DuplicateEvidence, EvidenceNotFound
 from app.evidence.multipart import StreamedForm
 from app.evidence.schemas import EvidenceDecision, EvidenceRead, EvidenceReview, Provenance
 from app.http.pagination import PageParams, make_page
@@ -25,6 +25,7 @@ from app.log import repository as log_repository
 from app.log import service as log_service
 from app.models import EvidenceDocument
 from app.models.results import DocumentType, EvidenceStatus
+from app.principal import Principal
 from app.storage import CHUNK, EvidenceStorage, StoredObject, TooLarge
 from app.storage.sniff import SNIFF_BYTES, media_type_of
 from app.targets import repository as target_repository
@@ -32,19 +33,6 @@ from app.types import Day
 
 RESOURCE = "evidence"
 log_registry.register_table(RESOURCE, EvidenceDocument)
-
-
-class EvidenceNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("evidence.not_found"))
-
-
-class DuplicateEvidence(Conflict):
-    slug = "duplicate-evidence"
-
-
-class AlreadyReviewed(Conflict):
-    slug = "evidence-already-reviewed"
 
 
 class UploadForm(BaseModel):

@@ -39,6 +39,22 @@ def conditional_json(request: Request, document: str) -> Response:
     return Response(content=document.encode(), media_type="application/json", headers={"ETag": etag})
 
 
+def etag_of_body(body: bytes) -> str:
+    """A strong validator for a body sent as it is (badges, embeds): the hash of its bytes."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def conditional_body(request: Request, response: Response) -> Response:
+    """The response with the ETag of its body; when If-None-Match names it, a 304 carrying the
+    headers the 200 would have (RFC 9110 section 15.4.5) but no body."""
+    etag = etag_of_body(bytes(response.body))
+    response.headers["ETag"] = etag
+    if not none_match(request.headers.get("if-none-match"), etag):
+        return response
+    headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+    return Response(status_code=304, headers=headers)
+
+
 def _tags(header: str) -> list[str]:
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
 

@@ -75,55 +75,74 @@ class PartLimits:
             raise PayloadTooLarge(Text("problem.payload-too-large.field_name", limit=MAX_NAME_BYTES))
 
 
+class PartHeaders:
+    """The headers of the part being parsed, collected within PartLimits: `on_field`, `on_value`
+    and `on_end` are python-multipart's header callbacks, for every parser of a form."""
+
+    def __init__(self, limits: PartLimits) -> None:
+        self._limits = limits
+        self.values: dict[bytes, bytes] = {}
+        self._field = bytearray()
+        self._value = bytearray()
+
+    def begin(self) -> None:
+        """A new part: counted, and the last part's headers forgotten."""
+        self._limits.part_begins()
+        self.values = {}
+        self._field.clear()
+        self._value.clear()
+
+    def on_field(self, data: bytes, start: int, end: int) -> None:
+        self._limits.header_grows(end - start)
+        self._field += data[start:end]
+
+    def on_value(self, data: bytes, start: int, end: int) -> None:
+        self._limits.header_grows(end - start)
+        self._value += data[start:end]
+
+    def on_end(self) -> None:
+        self.values[bytes(self._field).lower()] = bytes(self._value)
+        self._field.clear()
+        self._value.clear()
+
+    def disposition(self) -> dict[bytes, bytes]:
+        """The options of the part's Content-Disposition (name, filename), its name within the limit."""
+        _, options = parse_options_header(self.values.get(b"content-disposition", b""))
+        self._limits.check_name(options.get(b"name"))
+        return options
+
+
 class FormDigest:
     """A fingerprint of a form that does not depend on its boundary: each part's name, filename
     and the SHA-256 of its content, sorted. Two encodings of one form (a retry by another client,
     which picks a new boundary) give the same digest."""
 
     def __init__(self, boundary: bytes) -> None:
-        self._limits = PartLimits()
         self._parts: list[bytes] = []
-        self._headers: dict[bytes, bytes] = {}
-        self._field = bytearray()
-        self._value = bytearray()
+        self._headers = PartHeaders(PartLimits())
         self._content = hashlib.sha256()
         self._parser = MultipartParser(
             boundary,
             {
                 "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
+                "on_header_field": self._headers.on_field,
+                "on_header_value": self._headers.on_value,
+                "on_header_end": self._headers.on_end,
                 "on_part_data": self._on_part_data,
                 "on_part_end": self._on_part_end,
             },
         )
 
     def _on_part_begin(self) -> None:
-        self._limits.part_begins()
-        self._headers = {}
+        self._headers.begin()
         self._content = hashlib.sha256()
-
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._limits.header_grows(end - start)
-        self._field += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._limits.header_grows(end - start)
-        self._value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        self._headers[bytes(self._field).lower()] = bytes(self._value)
-        self._field.clear()
-        self._value.clear()
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         self._content.update(data[start:end])
 
     def _on_part_end(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        options = self._headers.disposition()
         name = options.get(b"name")
-        self._limits.check_name(name)
         filename = options.get(b"filename")
         self._parts.append(
             b"\0".join(

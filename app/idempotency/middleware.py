@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth.dependencies import Principal
 from app.db import unit_of_work
 from app.errors import AppError
 from app.http.middleware import send_app_error, send_problem
@@ -37,6 +36,7 @@ from app.i18n import Text
 from app.idempotency import repository
 from app.idempotency.ownership import Ownership, lock_id
 from app.models import IdempotencyRecord
+from app.principal import Principal
 
 MAX_KEY_LENGTH = 255
 SPOOL_IN_MEMORY = 1024 * 1024

@@ -10,28 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
-from app.errors import Issues, NotFound, changes_of
+from app.errors import Issues, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
 from app.legal_reviews import repository
+from app.legal_reviews.errors import LegalReviewNotFound
 from app.legal_reviews.schemas import LegalReviewCreate, LegalReviewRead, LegalReviewUpdate
 from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import LegalReview
 from app.models.agreements import LegalStage, ReviewKind, ReviewOutcome
+from app.principal import Principal
 
 RESOURCE = "legal_review"
 log_registry.register_table(RESOURCE, LegalReview)
 REFUSAL = Text("legal_reviews.change_forbidden")
 FAVORABLE = (ReviewOutcome.favorable, ReviewOutcome.favorable_with_observations)
-
-
-class LegalReviewNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("legal_reviews.not_found"))
 
 
 def legal_stage(reviews: Sequence[LegalReview]) -> LegalStage:

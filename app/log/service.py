@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from app.errors import ServiceUnavailable, field_error
+from app.errors import field_error
 from app.i18n import Text
 from app.log import merkle, registry, repository, signing
+from app.log.errors import LogUnavailable
 from app.log.hashing import (
     canonical_json,
     document_sha256,
@@ -109,10 +110,6 @@ async def _completed(session: AsyncSession, entry: LogEntry) -> dict[Node, bytes
 
 
 # Reading the log: checkpoints, entries, proofs (public).
-
-
-class LogUnavailable(ServiceUnavailable):
-    slug = "log-signing-key-missing"
 
 
 def _hex(nodes: dict[Node, bytes], ranges: list[tuple[int, int]]) -> list[str]:

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
-from app.errors import Conflict, FieldIssue, Forbidden, NotFound, RuleViolation
+from app.errors import Forbidden, Issues, NotFound
 from app.evidence import repository as evidence_repository
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -20,25 +19,15 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.log.hashing import resource_document
 from app.measurements import repository
+from app.measurements.errors import AlreadyDecided, MeasurementNotFound, NoEvidence
 from app.measurements.schemas import MeasurementCreate, MeasurementRead, Verification, VerificationDecision
 from app.models import Measurement, MeasurementEvidence, Target
 from app.models.results import EvidenceStatus, Measure, MeasurementStatus
+from app.principal import Principal
 from app.targets import service as target_service
+from app.targets.errors import TargetNotFound
 
 RESOURCE = "measurement"
-
-
-class MeasurementNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("measurements.not_found"))
-
-
-class AlreadyDecided(Conflict):
-    slug = "measurement-already-decided"
-
-
-class NoEvidence(Conflict):
-    slug = "measurement-without-evidence"
 
 
 def document_of(measurement: Measurement, evidence_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -66,30 +55,25 @@ async def report_measurement(
         target_id,
         principal=principal,
         today=today,
-        not_found=target_service.TargetNotFound(),
+        not_found=TargetNotFound(),
         may=None,
         child_too=False,
     )
     agreement = locked.before
     if not access.can_contribute(principal, agreement.signatory_org_id, agreement.participant_org_ids):
         raise Forbidden(Text("measurements.report_forbidden"))
-    issues: list[FieldIssue] = []
-
-    def add(loc: Sequence[str | int], msg: Text) -> None:
-        issues.append(FieldIssue(loc=["body", *loc], msg=msg))
-
+    issues = Issues()
     if data.as_of > today:
-        add(["as_of"], Text("validation.not_future", field="as_of"))
+        issues.add(["as_of"], Text("validation.not_future", field="as_of"))
     qualitative = target.measure == Measure.qualitative
     if not qualitative and data.value is None:
-        add(["value"], Text("measurements.needs_value", measure=target.measure))
+        issues.add(["value"], Text("measurements.needs_value", measure=target.measure))
     evidence = list(dict.fromkeys(data.evidence_ids))
     found = await evidence_repository.of_agreement(session, agreement.id, evidence)
     for i, evidence_id in enumerate(data.evidence_ids):
         if evidence_id not in found:
-            add(["evidence_ids", i], Text("common.no_evidence_on_agreement"))
-    if issues:
-        raise RuleViolation(errors=issues)
+            issues.add(["evidence_ids", i], Text("common.no_evidence_on_agreement"))
+    issues.raise_if_any()
     measurement = Measurement(
         target_id=target.id,
         agreement_id=agreement.id,

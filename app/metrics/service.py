@@ -8,11 +8,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
 from app.errors import Forbidden, NotFound
 from app.i18n import Text
 from app.metrics import repository
 from app.metrics.registry import render_process_metrics
+from app.principal import Principal
 
 # PostgreSQL's states of a backend; listed so that a state with no connection reads 0, not absent.
 CONNECTION_STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)")

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import catalogs
-from app.auth.dependencies import Principal
 from app.errors import changes_of, field_error
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -19,6 +18,7 @@ from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import repository
 from app.organizations.errors import DuplicateOrganization, OrganizationInUse, OrganizationNotFound
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
+from app.principal import Principal
 
 RESOURCE = "organization"
 log_registry.register_table(RESOURCE, Organization)

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
-from app.errors import Issues, NotFound, changes_of
+from app.errors import Issues, changes_of
 from app.evidence import repository as evidence_repository
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
@@ -20,17 +19,14 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Agreement, Registration
 from app.models.agreements import RegistrationState, Registry
+from app.principal import Principal
 from app.registrations import repository
+from app.registrations.errors import RegistrationNotFound
 from app.registrations.schemas import RegistrationCreate, RegistrationRead, RegistrationUpdate
 
 RESOURCE = "registration"
 log_registry.register_table(RESOURCE, Registration)
 REFUSAL = Text("registrations.change_forbidden")
-
-
-class RegistrationNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("registrations.not_found"))
 
 
 def registration_state(registrations: Sequence[Registration]) -> RegistrationState | None:

@@ -37,6 +37,36 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _judge(
+    qualitative: bool,
+    ascending: bool,
+    base: float,
+    target: float | None,
+    actual: float | None,
+    *,
+    verified: bool,
+    overdue: bool,
+) -> tuple[MilestoneStatus, float | None]:
+    """A milestone's status and attainment from the measurement that counts for it (`verified`:
+    there is one; `actual`: its value, which a qualitative result does not have)."""
+    if qualitative:
+        if verified:
+            return MilestoneStatus.met, None
+        return (MilestoneStatus.not_met if overdue else MilestoneStatus.scheduled), None
+    reached = actual is not None and target is not None and (actual >= target if ascending else actual <= target)
+    if reached:
+        status = MilestoneStatus.met
+    elif not overdue:
+        status = MilestoneStatus.scheduled
+    else:
+        moved = actual is not None and (actual > base if ascending else actual < base)
+        status = MilestoneStatus.partially_met if moved else MilestoneStatus.not_met
+    attainment = None
+    if actual is not None and target is not None and target != base:
+        attainment = round((actual - base) / (target - base), 4)
+    return status, attainment
+
+
 def evaluate(
     *,
     measure: str,
@@ -57,36 +87,9 @@ def evaluate(
         overdue = due_on is not None and today > due_on
         actual_m = _latest_until(verified, due_on if overdue and due_on is not None else today)
         actual = None if actual_m is None else _number(actual_m.value)
-        if qualitative:
-            status = (
-                MilestoneStatus.met
-                if actual_m is not None
-                else MilestoneStatus.not_met
-                if overdue
-                else MilestoneStatus.scheduled
-            )
-            result.append(
-                MilestoneRead(
-                    months=months,
-                    target_value=target,
-                    due_on=due_on,
-                    status=status,
-                    actual_value=actual,
-                    attainment=None,
-                )
-            )
-            continue
-        reached = actual is not None and target is not None and (actual >= target if ascending else actual <= target)
-        if reached:
-            status = MilestoneStatus.met
-        elif not overdue:
-            status = MilestoneStatus.scheduled
-        else:
-            moved = actual is not None and (actual > base if ascending else actual < base)
-            status = MilestoneStatus.partially_met if moved else MilestoneStatus.not_met
-        attainment = None
-        if actual is not None and target is not None and target != base:
-            attainment = round((actual - base) / (target - base), 4)
+        status, attainment = _judge(
+            qualitative, ascending, base, target, actual, verified=actual_m is not None, overdue=overdue
+        )
         result.append(
             MilestoneRead(
                 months=months,

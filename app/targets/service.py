@@ -13,8 +13,7 @@ from app import catalogs
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal
-from app.errors import Conflict, FieldIssue, NotFound, RuleViolation, field_error
+from app.errors import Issues, NotFound, changes_of
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -22,7 +21,9 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import Target
 from app.models.results import Measure
+from app.principal import Principal
 from app.targets import repository
+from app.targets.errors import TargetInUse, TargetNotFound
 from app.targets.progress import Verified, evaluate
 from app.targets.schemas import Baseline, TargetCreate, TargetRead, TargetUpdate
 
@@ -32,51 +33,37 @@ DEFAULT_MONTHS = (6, 12, 24)
 REFUSAL = Text("targets.change_forbidden")
 
 
-class TargetNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("targets.not_found"))
-
-
-class TargetInUse(Conflict):
-    slug = "target-in-use"
-
-
 def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
 async def _check(session: AsyncSession, facts: dict[str, Any]) -> list[dict[str, Any]]:
     """Validate a complete set of fields; returns the milestones as stored."""
-    issues: list[FieldIssue] = []
-
-    def add(loc: Sequence[str | int], msg: Text) -> None:
-        issues.append(FieldIssue(loc=["body", *loc], msg=msg))
-
+    issues = Issues()
     measure = Measure(facts["measure"])
     unit = facts.get("unit")
     if measure is Measure.currency and (unit is None or not catalogs.is_currency(unit)):
-        add(["unit"], Text("targets.currency_unit"))
+        issues.add(["unit"], Text("targets.currency_unit"))
     milestones = facts.get("milestones")
     if milestones is None:
         milestones = [{"months": m, "target_value": None} for m in DEFAULT_MONTHS]
     months = [m["months"] for m in milestones]
     if len(set(months)) != len(months):
-        add(["milestones"], Text("targets.distinct_months"))
+        issues.add(["milestones"], Text("targets.distinct_months"))
     for i, milestone in enumerate(milestones):
         if measure is Measure.qualitative and milestone.get("target_value") is not None:
-            add(["milestones", i, "target_value"], Text("targets.qualitative_values"))
+            issues.add(["milestones", i, "target_value"], Text("targets.qualitative_values"))
         if measure is not Measure.qualitative and milestone.get("target_value") is None:
-            add(["milestones", i, "target_value"], Text("targets.needs_values", measure=measure.value))
+            issues.add(["milestones", i, "target_value"], Text("targets.needs_values", measure=measure.value))
     baseline = facts.get("baseline") or {}
     if measure is not Measure.qualitative and not facts.get("ascending", True) and baseline.get("value") is None:
-        add(["baseline", "value"], Text("targets.descending_baseline"))
+        issues.add(["baseline", "value"], Text("targets.descending_baseline"))
     if measure is Measure.qualitative and baseline.get("value") is not None:
-        add(["baseline", "value"], Text("targets.qualitative_baseline"))
+        issues.add(["baseline", "value"], Text("targets.qualitative_baseline"))
     responsible = facts.get("responsible_org_id")
     if responsible is not None and not await agreement_repository.organizations(session, [responsible]):
-        add(["responsible_org_id"], Text("common.no_organization"))
-    if issues:
-        raise RuleViolation(errors=issues)
+        issues.add(["responsible_org_id"], Text("common.no_organization"))
+    issues.raise_if_any()
     return [
         {
             "months": m["months"],
@@ -247,10 +234,7 @@ async def update_target(
     session: AsyncSession, locked: LockedTarget, data: TargetUpdate, *, principal: Principal, today: date
 ) -> TargetRead:
     target, current = locked.target, locked.current
-    changes = data.model_dump(mode="python", exclude_unset=True)
-    for required in ("indicator", "title", "measure", "ascending"):
-        if required in changes and changes[required] is None:
-            raise field_error(["body", required], Text("validation.not_null", field=required))
+    changes = changes_of(data, not_null=("indicator", "title", "measure", "ascending"))
     facts: dict[str, Any] = {
         "indicator": target.indicator,
         "title": target.title,

@@ -6,17 +6,20 @@ it is fanned out only to subscriptions whose (organization, role) may see the re
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Uuid, bindparam, literal_column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
+from app.agreements.repository import condition_sql, takes_part, visible_to_org
 from app.canonical import jsonable, rfc3339
-from app.models import WebhookEvent
+from app.models import Role, WebhookEvent
+from app.principal import READS_EVERYTHING
 
 EVENT_TYPES = (
     "agreement.created",
@@ -51,11 +54,19 @@ class Audience(StrEnum):
     reviewers = "reviewers"
 
 
+def _roles(roles: Iterable[Role]) -> str:
+    return ", ".join(sorted(f"'{role.value}'" for role in roles))
+
+
+# Whose eyes the subscription reads with: its organization, through the one rule of who sees
+# what (app.agreements.repository, compiled into this statement's text).
+_SUBSCRIBER = literal_column("s.organization_id", Uuid())
+
 # The event and its fan-out in one statement (every write pays for it): matching type patterns
 # ("agreement.*", "*") and the subscriber's right to see. The deliveries' foreign key is checked at
 # the end of the statement, when the event row is there.
 _EMIT = text(
-    """
+    f"""
     WITH event AS (
         INSERT INTO webhook_events (id, type, agreement_id, payload, created_at)
         VALUES (:event_id, :type, :agreement_id, :payload, :created_at)
@@ -63,7 +74,7 @@ _EMIT = text(
     INSERT INTO webhook_deliveries (subscription_id, event_id, state, attempts, next_attempt_at, created_at)
     SELECT s.id, :event_id, 'pending', 0, now(), now()
       FROM webhook_subscriptions s
-      LEFT JOIN agreements a ON a.id = CAST(:agreement_id AS uuid)
+      LEFT JOIN agreements ON agreements.id = CAST(:agreement_id AS uuid)
      WHERE s.status <> 'disabled'
        AND (s.api_key_id IS NULL  -- subscribed before keys were recorded
             OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.api_key_id AND k.revoked_at IS NULL
@@ -71,16 +82,14 @@ _EMIT = text(
        AND EXISTS (SELECT 1 FROM unnest(s.event_types) p
                     WHERE p = :type OR p = '*' OR (p LIKE '%.*' AND :type LIKE replace(p, '*', '%')))
        AND (
-            s.role IN ('admin', 'auditor')
-         OR (a.id IS NOT NULL AND (
-                (a.signatory_org_id = s.organization_id
-                 AND (CAST(:audience AS text) <> 'reviewers' OR s.role IN ('editor', 'legal_reviewer')))
-             OR (CAST(:audience AS text) <> 'reviewers' AND EXISTS (
-                    SELECT 1 FROM agreement_participants ap
-                     WHERE ap.agreement_id = a.id AND ap.organization_id = s.organization_id))
-             OR (CAST(:audience AS text) = 'readers' AND a.signed_on IS NOT NULL)))
+            s.role IN ({_roles(READS_EVERYTHING)})
+         OR (agreements.id IS NOT NULL AND (
+                (CAST(:audience AS text) = 'readers' AND ({condition_sql(visible_to_org(_SUBSCRIBER))}))
+             OR (CAST(:audience AS text) = 'insiders' AND ({condition_sql(takes_part(_SUBSCRIBER))}))
+             OR (CAST(:audience AS text) = 'reviewers' AND s.role IN ({_roles(access.REVIEWER_ROLES)})
+                 AND agreements.signatory_org_id = s.organization_id)))
        )
-    """
+    """  # noqa: S608 - the f-string inserts compiled constants, never a value
 ).bindparams(bindparam("payload", type_=JSONB))
 
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
 from app.errors import Forbidden, Issues, NotFound, field_error
 from app.http.pagination import PageParams, make_page
 from app.i18n import Text
@@ -14,17 +13,14 @@ from app.log import registry as log_registry
 from app.log import service as log_service
 from app.models import WebhookSubscription
 from app.models.webhooks import SubscriptionStatus
+from app.principal import Principal
 from app.webhooks import events, repository
+from app.webhooks.errors import WebhookNotFound
 from app.webhooks.schemas import DeliveryAttempt, WebhookCreate, WebhookRead, WebhookUpdate
 from app.webhooks.ssrf import UnsafeURL, check_url
 
 RESOURCE = "webhook"
 log_registry.register_table(RESOURCE, WebhookSubscription)
-
-
-class WebhookNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__(Text("webhooks.not_found"))
 
 
 def new_secret() -> str:

@@ -22,7 +22,7 @@ from app.agreements import access
 from app.agreements import service as agreement_service
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementRead
-from app.auth.dependencies import Principal, authenticate
+from app.auth.dependencies import authenticate
 from app.db import unit_of_work
 from app.errors import Unauthorized, field_error
 from app.evidence import service as evidence_service
@@ -32,6 +32,7 @@ from app.http.pagination import PageParams
 from app.i18n import Text
 from app.models import EvidenceDocument, Measurement, OrganizationKind, Role, Target, WorkspaceSession
 from app.models.results import EvidenceStatus
+from app.principal import Principal
 from app.targets import service as target_service
 from app.targets.schemas import TargetRead
 from app.workspace import repository

@@ -86,8 +86,8 @@ async def rows(session: AsyncSession, world: World) -> list[Agreement]:
 async def test_postgresql_writes_the_bytes_pydantic_writes(
     session: AsyncSession, rows: list[Agreement], world: World, sort: AgreementSort
 ) -> None:
-    from app.auth.dependencies import Principal
     from app.models import OrganizationKind, Role
+    from app.principal import Principal
 
     def caller(org_id: uuid.UUID, kind: OrganizationKind, role: Role) -> Principal:
         return Principal(key_id=uuid.uuid4(), org_id=org_id, org_kind=kind, role=role)

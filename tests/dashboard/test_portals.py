@@ -269,3 +269,66 @@ async def test_unknown_or_unpublished_organizations_are_404_pages(
         response = await client.get(f"/dashboard/organizations/{org}")
         assert response.status_code == 404
         assert Locale("es")["not_found_organization"] in response.text
+
+
+BAR = r'<div class="agreement-progress" data-met="(\d+)" data-decided="(\d+)">(.*?)</div>'
+BAR_FILL = r'<svg class="progress"[^>]*aria-hidden="true">.*?<rect class="met"[^>]*width="([\d.]+)"'
+
+
+@pytest.mark.parametrize(
+    ("lang", "sentence"),
+    [("es", "{met} de {decided} metas cumplidas"), ("en", "{met} of {decided} milestones met")],
+)
+async def test_organization_page_shows_each_agreements_progress(
+    client: httpx2.AsyncClient, dataset: Dataset, world: World, lang: str, sentence: str
+) -> None:
+    response = await client.get(f"/dashboard/organizations/{world.signatory.id}", params={"lang": lang})
+    assert response.status_code == 200
+    items = re.findall(r'<li data-agreement-id="([^"]+)">(.*?)</li>', response.text, re.S)
+    # Guadalajara: A1 and A4 are public; the draft A3 is listed nowhere.
+    assert {agreement_id for agreement_id, _ in items} == {dataset.agreements["A1"], dataset.agreements["A4"]}
+    seen_progress = False
+    for agreement_id, item in items:
+        met, decided = await met_and_decided(client, agreement_id)
+        bar = re.search(BAR, item, re.S)
+        assert bar, item
+        assert (int(bar.group(1)), int(bar.group(2))) == (met, decided)
+        # The bar is drawn for the eye; the sentence beside it says the same in words.
+        svg = re.search(BAR_FILL, bar.group(3))
+        assert svg
+        text = text_of(re.sub(r"<svg.*?</svg>", "", bar.group(3), flags=re.S))
+        if decided:
+            seen_progress = True
+            assert float(svg.group(1)) == round(100 * met / decided, 2)
+            assert text == sentence.format(met=met, decided=decided)
+        else:
+            assert float(svg.group(1)) == 0
+            assert text == Locale(lang)["agreement_progress_none"]
+    assert seen_progress  # the data set's A1 has milestones met and missed
+
+
+@pytest.mark.parametrize("kind", ["agreements", "organizations"])
+async def test_embeds_answer_with_an_etag_and_304(
+    client: httpx2.AsyncClient, dataset: Dataset, world: World, kind: str
+) -> None:
+    subject = dataset.agreements["A1"] if kind == "agreements" else str(world.signatory.id)
+    url = f"/embed/{kind}/{subject}"
+    first = await client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    # The 304 carries what the 200 would: the portal may still frame what the browser keeps.
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert (await client.get(url, headers={"If-None-Match": f'"other", W/{etag}'})).status_code == 304
+    english = await client.get(url, params={"lang": "en"})
+    assert english.status_code == 200
+    assert english.headers["etag"] != etag  # another text, another validator
+    assert (await client.get(url, params={"lang": "en"}, headers={"If-None-Match": etag})).status_code == 200
+    assert (await client.get(url, headers={"If-None-Match": '"stale"'})).status_code == 200
+    head = await client.head(url)
+    assert head.status_code == 200
+    assert head.headers["etag"] == etag

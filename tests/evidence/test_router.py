@@ -46,6 +46,7 @@ from tests.factories import (
     pin_today,
     walk,
 )
+from tests.targets.factories import make_agreement
 
 # --- files, judged by their bytes --------------------------------------------------------------------
 
@@ -1258,3 +1259,25 @@ async def test_upload_form_problems_are_written_in_the_callers_language(
     assert es_issue["msg"] == "Debe tener como máximo 300 caracteres."
     assert en_issue["msg"] == "String should have at most 300 characters"
     assert es_issue["type"] == en_issue["type"] == "string_too_long"
+
+
+# --- a Range header with a number too long to parse (a regression a review found) -----------------
+
+
+async def test_a_range_with_thousands_of_digits_gets_the_whole_file(client: httpx2.AsyncClient, world: World) -> None:
+    agreement = await make_agreement(client, world, "public")
+    participant = world.headers("participant")
+    content = pdf()
+    uploaded = await client.post(
+        f"{AGREEMENTS}/{agreement['id']}/evidence",
+        files={"file": ("lista.pdf", content, "application/pdf")},
+        data={"title": "Lista", "document_type": "attendance_list"},
+        headers=participant,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    response = await client.get(
+        f"/v1/evidence/{uploaded.json()['id']}/content",
+        headers={**participant, "Range": "bytes=" + "9" * 5000 + "-"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.content == content

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,8 +19,10 @@ from app.auth.secrets import parse_prefix
 from app.idempotency.ownership import Ownership, lock_id
 from app.main import create_app
 from app.models import Role
+from app.models.organizations import PLATFORM_ORG_ID
 from tests.conftest import MakeKey, bearer
 from tests.conftest import test_settings as settings_with
+from tests.factories import count, post_created
 from tests.http.test_problems import count_rows, new_org_body, snapshot
 from tests.problems import assert_problem
 
@@ -547,3 +550,26 @@ async def test_idempotency_key_on_a_read_is_ignored(client: httpx2.AsyncClient, 
     second = await client.get(PATH, headers={**admin_headers, "Idempotency-Key": "read"})
     assert first.status_code == second.status_code == 200
     assert "idempotent-replayed" not in second.headers
+
+
+# --- replays need a live key (a regression a review found) ----------------------------------------
+
+
+async def test_a_replay_after_the_key_is_revoked_is_a_401(
+    client: httpx2.AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
+) -> None:
+    key = await post_created(client, f"{PATH}/{PLATFORM_ORG_ID}/api-keys", {"role": "admin"}, admin_headers)
+    headers = {**bearer(key["secret"]), "Idempotency-Key": f"org-{uuid.uuid4()}"}
+    body = {"kind": "university", "name": f"Universidad {uuid.uuid4().hex[:8]}"}
+    first = await client.post(PATH, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    replayed = await client.post(PATH, json=body, headers=headers)
+    assert (replayed.status_code, replayed.json()) == (201, first.json())
+
+    revoked = await client.delete(f"{PATH}/{PLATFORM_ORG_ID}/api-keys/{key['id']}", headers=admin_headers)
+    assert revoked.status_code == 204, revoked.text
+    organizations = await count(session, "organizations")
+    response = await client.post(PATH, json=body, headers=headers)
+    assert_problem(response, 401)
+    assert first.json()["id"] not in response.text
+    assert await count(session, "organizations") == organizations

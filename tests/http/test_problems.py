@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.errors import PROBLEM_MEDIA_TYPE
 from app.main import create_app
 from tests.conftest import test_settings as settings_with
+from tests.factories import AGREEMENTS, count
 from tests.problems import PROBLEM_KEYS, assert_problem
 
 SMALL_LIMIT = 2048
@@ -189,22 +190,31 @@ async def test_domain_rule_violation_is_422_naming_the_field(
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "kwargs"),
+    ("method", "path", "kwargs", "as_admin", "status"),
     [
-        ("GET", "/v1/nope", {}),
-        ("PUT", "/v1/organizations", {}),
-        ("POST", "/v1/organizations", {"content": b"{", "headers": {"Content-Type": "application/json"}}),
-        ("POST", "/v1/organizations", {"json": {"kind": 3}}),
-        ("GET", "/v1/organizations", {}),
-        ("GET", "/v1/organizations/not-a-uuid", {}),
+        ("GET", "/v1/nope", {}, False, 404),
+        ("PUT", "/v1/organizations", {}, False, 405),
+        # With a key: without one, the 401 comes first (the body is never read).
+        ("POST", "/v1/organizations", {"content": b"{", "headers": {"Content-Type": "application/json"}}, True, 400),
+        ("POST", "/v1/organizations", {"json": {"kind": 3}}, True, 422),
+        ("GET", "/v1/organizations", {}, False, 401),
+        ("GET", "/v1/organizations/not-a-uuid", {}, True, 422),
     ],
-    ids=["404", "405", "400", "422-or-401", "401", "path-param"],
+    ids=["404", "405", "400", "422", "401", "path-param"],
 )
 async def test_never_a_bare_detail_document(
-    client: httpx2.AsyncClient, method: str, path: str, kwargs: dict[str, Any]
+    client: httpx2.AsyncClient,
+    admin_headers: dict[str, str],
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    as_admin: bool,
+    status: int,
 ) -> None:
+    if as_admin:
+        kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), **admin_headers}}
     response = await client.request(method, path, **kwargs)
-    assert response.status_code >= 400
+    assert response.status_code == status, response.text
     assert response.headers["content-type"].split(";")[0] == PROBLEM_MEDIA_TYPE
     body = response.json()
     assert set(body) != {"detail"}
@@ -329,3 +339,20 @@ async def test_500_on_an_idempotent_post_is_not_stored_so_a_retry_runs_again(
 async def test_500_request_id_is_a_generated_hex_id(crashing_client: httpx2.AsyncClient) -> None:
     response = await crashing_client.get("/v1/test-only/explode")
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+# --- NUL characters (a regression a review found) -------------------------------------------------
+
+
+async def test_nul_characters_are_a_422_and_write_nothing(
+    client: httpx2.AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(AGREEMENTS, params={"q": "a\x00b"})
+    assert_problem(response, 422)
+
+    before = (await count(session, "organizations"), await count(session, "log_entries"))
+    response = await client.post(
+        "/v1/organizations", json={"kind": "university", "name": "Universidad\u0000X"}, headers=admin_headers
+    )
+    assert_problem(response, 422)
+    assert (await count(session, "organizations"), await count(session, "log_entries")) == before

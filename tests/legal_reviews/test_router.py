@@ -27,10 +27,12 @@ from tests.factories import (
     moment,
     patch_current,
     pin_today,
+    post_created,
     read_agreement,
     snapshot,
     walk,
 )
+from tests.targets.factories import upload_evidence
 
 REVIEWS = "/v1/legal-reviews"
 
@@ -406,3 +408,27 @@ async def test_observations_are_shown_only_to_the_signatory_auditors_and_admins(
     assert exported.status_code == 200
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [r["observations"] for r in rows] == [note if sees else ""]
+
+
+# --- document_id on legal reviews and registrations (a regression a review found) -----------------
+
+
+async def test_document_id_names_evidence_of_the_same_agreement(client: httpx2.AsyncClient, world: World) -> None:
+    editor = world.headers("editor")
+    agreement = await make_agreement(client, world, "public")
+    other = await make_agreement(client, world, "public")
+    mine = await upload_evidence(client, world.headers("participant"), agreement["id"])
+    theirs = await upload_evidence(client, world.headers("participant"), other["id"])
+    reviews = f"{AGREEMENTS}/{agreement['id']}/legal-reviews"
+    registrations = f"{AGREEMENTS}/{agreement['id']}/registrations"
+    review_body = {"kind": "internal_legal", "requested_on": iso(-200)}
+    registration_body = {"registry": "sre", "submitted_on": iso(-10)}
+
+    review = await post_created(client, reviews, {**review_body, "document_id": mine["id"]}, editor)
+    assert review["document_id"] == mine["id"]
+    registration = await post_created(client, registrations, {**registration_body, "document_id": mine["id"]}, editor)
+    assert registration["document_id"] == mine["id"]
+
+    for url, body in ((reviews, review_body), (registrations, registration_body)):
+        response = await client.post(url, json={**body, "document_id": theirs["id"]}, headers=editor)
+        assert_problem(response, 422, loc=["body", "document_id"])

@@ -29,7 +29,6 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from app.activities import service as activity_service
 from app.activities.schemas import ActivityCreate
 from app.api_keys import service as key_service
-from app.auth.dependencies import Principal
 from app.clock import today_in
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
@@ -38,6 +37,7 @@ from app.models import OrganizationKind, Role
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from app.organizations.schemas import OrganizationCreate
+from app.principal import Principal
 from app.webhooks import events, notices, repository, worker
 from app.webhooks.service import new_secret
 from tests import conftest
