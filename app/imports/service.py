@@ -34,7 +34,6 @@ from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementCreate, AgreementUpdate
-from app.auth.dependencies import Principal
 from app.db import release_connection
 from app.errors import AppError, FieldIssue, Forbidden, RuleViolation, ServiceUnavailable, validation_message
 from app.evidence.multipart import StreamedForm
@@ -45,6 +44,7 @@ from app.imports.reading import Sheet, read_sheet, spool_file
 from app.imports.schemas import ImportKind, ImportResult
 from app.models import Agreement, OrganizationKind, Role, Target
 from app.models.organizations import PLATFORM_ORG_ID
+from app.principal import Principal
 from app.targets import service as target_service
 from app.targets.schemas import TargetCreate, TargetUpdate
 

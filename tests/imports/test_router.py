@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.agreements import service as agreement_service
-from app.auth.dependencies import Principal
 from app.db import _RELEASABLE as RELEASABLE
 from app.imports import reading
 from app.imports import service as import_service
 from app.imports.schemas import ImportKind
 from app.models import OrganizationKind, Role
+from app.principal import Principal
 from tests.conftest import MakeKey, MakeOrg
 from tests.factories import (
     AGREEMENTS,
