@@ -266,6 +266,54 @@ def cmd_log_verify(args: argparse.Namespace) -> None:
         raise SystemExit(EXIT_PROBLEMS)
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    """The same import as POST /v1/imports, done as the platform (the log names it as the actor)."""
+    from app.clock import today_in
+    from app.imports import service
+    from app.imports.reading import read_sheet
+    from app.imports.schemas import ImportKind
+    from app.organizations import service as org_service
+
+    settings = get_settings()
+    kind = ImportKind(args.kind)
+    try:
+        with Path(args.file).open("rb") as file:
+            sheet = read_sheet(file)
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+
+    async def work(session: AsyncSession) -> Any:
+        org = await org_service.resolve_organization(session, args.org)
+        await service.check_org(session, org.id)
+        with progress_bar(f"importing {kind.value}") as update:
+            return await service.import_sheet(
+                session,
+                kind,
+                sheet,
+                org_id=org.id,
+                dry_run=args.dry_run,
+                principal=service.PLATFORM_PRINCIPAL,
+                today=today_in(settings),
+                progress=update,
+            )
+
+    out = _console()
+    try:
+        result = _run_db(work)
+    except service.ImportRejected as exc:
+        err = _console(stderr=True)
+        for row in exc.extra["errors"]:
+            where = f"row {row['row']}" + (f", {row['column']}" if row["column"] else "")
+            err.print(Text.assemble(("ERROR", "bold red"), f" {where}: {row['msg'].render(args.lang)}"))
+        err.print(Text(exc.render_detail(args.lang)))
+        raise SystemExit(EXIT_PROBLEMS) from exc
+    verb = "would be" if result.dry_run else "were"
+    out.print(
+        f"{result.rows} rows read: {result.created} {verb} created, {result.updated} {verb} updated, "
+        f"{result.unchanged} unchanged" + (" (dry run: nothing written)" if result.dry_run else "")
+    )
+
+
 def cmd_db_upgrade(_: argparse.Namespace) -> None:
     settings = get_settings()
     if settings.database_url is not None:
@@ -495,6 +543,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
     demo.add_parser("load", help="load the demo data set (idempotent)").set_defaults(func=cmd_demo_load)
+
+    imp = sub.add_parser(
+        "import", help="import agreements or targets from a CSV or XLSX file: all rows or none (as POST /v1/imports)"
+    )
+    imp.add_argument("file", help="the CSV (UTF-8 or Windows-1252) or XLSX file; columns as in the templates")
+    imp.add_argument("--kind", required=True, choices=["agreements", "targets"], help="what the file holds")
+    imp.add_argument("--org", required=True, help="the signatory organization: id or exact name")
+    imp.add_argument("--dry-run", action="store_true", help="check every row and print the counts; write nothing")
+    imp.add_argument("--lang", choices=["en", "es"], default="en", help="language of the row errors (default: en)")
+    imp.set_defaults(func=cmd_import)
 
     db = sub.add_parser("db", help="the embedded database").add_subparsers(dest="db_command", required=True)
     db.add_parser(

@@ -6,7 +6,7 @@ problem is answered: a subclass's title is `problem.<slug>.title`."""
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -214,8 +214,26 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = [_issue(e, lang).model_dump() for e in errors]
-    body.update(extra or {})
+    body.update({name: _rendered(value, lang) for name, value in (extra or {}).items()})
     return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
+
+
+@runtime_checkable
+class Renderable(Protocol):
+    """A text for people not yet written in a language (a catalogue Text, or a message built on one)."""
+
+    def render(self, lang: str) -> str: ...
+
+
+def _rendered(value: Any, lang: str) -> Any:
+    """A problem's extra member with every text inside it written in `lang` (per-row errors of an import)."""
+    if isinstance(value, Renderable):
+        return value.render(lang)
+    if isinstance(value, Mapping):
+        return {k: _rendered(v, lang) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rendered(v, lang) for v in value]
+    return value
 
 
 def _issue(issue: FieldIssue | ValidationIssue, lang: str) -> ValidationIssue:

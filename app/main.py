@@ -38,6 +38,7 @@ from app.http.routes import api_routes
 from app.i18n import LANGUAGES, catalogue
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.idempotency.ownership import Ownership
+from app.imports.router import router as imports_router
 from app.legal_reviews.router import router as legal_reviews_router
 from app.log.router import router as log_router
 from app.log.signing import load_signer
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         badges_router,
         embeds_router,
         workspace_router,
+        imports_router,
     )
     for router in routers:
         app.include_router(router)

@@ -4,8 +4,9 @@ measure and print (figures only, nothing asserted).
 Sections, in the order they run: list (the agreements list: EXPLAIN, statements, load, the bare
 reference), uploads (evidence throughput and memory, issue 4), progress (the targets read, issue
 4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6),
-export (the open Data Package and a big list as XLSX, issue 14) and log (a million-entry
-transparency log, issue 5). All but `log` share one clone of the agreements
+export (the open Data Package and a big list as XLSX, issue 14), imports (10,000 agreements
+from a CSV against COPY of the same rows, issue 14) and log (a million-entry transparency log,
+issue 5). All but `log` share one clone of the agreements
 data set and one service process; `log` has its own database and server.
 """
 
@@ -40,6 +41,7 @@ from bench import (
     database,
     explain,
     export,
+    imports,
     profile,
     progress,
     queries,
@@ -54,8 +56,8 @@ from bench.load import Budget, Call, Result, drive
 from bench.output import Log, heading, table
 from bench.server import PostgresCpu, Server
 
-SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks", "export")
-ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks", "export")
+SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks", "export", "imports")
+ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks", "export", "imports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +504,8 @@ SECTION_RUNS: tuple[tuple[str, Callable[[Context], Awaitable[None]]], ...] = (
     ("compliance", compliance.run),
     ("webhooks", webhooks.run),
     ("export", export.run),
+    # Last: the 10,000 agreements it imports stay in the clone.
+    ("imports", imports.run),
 )
 
 

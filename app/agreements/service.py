@@ -121,24 +121,44 @@ def _stored(facts: dict[str, Any]) -> dict[str, Any]:
 async def create_agreement(
     session: AsyncSession, data: AgreementCreate, *, principal: Principal, today: date
 ) -> AgreementRead:
+    agreement = await add_agreement(session, data, principal=principal, today=today)
+    return await read_agreement(session, agreement.id, today=today)
+
+
+async def add_agreement(
+    session: AsyncSession,
+    data: AgreementCreate,
+    *,
+    principal: Principal,
+    today: date,
+    kinds: dict[uuid.UUID, str] | None = None,
+    folio_checked: bool = False,
+) -> Agreement:
+    """Create an agreement (checked, logged, announced) without reading it back: create_agreement,
+    and an import's rows. An import reads once for all its rows what each would look up: the
+    `kinds` of every organization the rows name, and which folios are taken (`folio_checked`: free
+    in this transaction; the unique index still guards against a concurrent writer)."""
     if not access.can_edit(principal, data.signatory_org_id):
         raise Forbidden(Text("agreements.create_forbidden"))
     facts = data.model_dump(mode="python")
     facts["counterparts"] = [c.model_dump(mode="json") for c in data.counterparts]
     issues = Issues()
     participants = await _check_facts(
-        session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues
+        session, facts, signatory_org_id=data.signatory_org_id, today=today, issues=issues, kinds=kinds
     )
     issues.raise_if_any()
-    if data.external_ref is not None and await repository.external_ref_taken(
-        session, data.signatory_org_id, data.external_ref, other_than=None
+    if (
+        data.external_ref is not None
+        and not folio_checked
+        and await repository.external_ref_taken(session, data.signatory_org_id, data.external_ref, other_than=None)
     ):
         raise DuplicateExternalRef(Text("agreements.duplicate_external_ref", ref=repr(data.external_ref)))
     agreement = Agreement(**_stored(facts))
     await repository.add(session, agreement)
-    await repository.replace_participants(session, agreement.id, participants)
+    if participants:  # a new agreement has none to replace
+        await repository.replace_participants(session, agreement.id, participants)
     await _log(session, agreement, participants, principal, log_service.Action.create)
-    return await read_agreement(session, agreement.id, today=today)
+    return agreement
 
 
 async def _log(
