@@ -364,12 +364,26 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:  
     )
 
 
+# PostgreSQL gave up waiting, not the client's fault nor ours: the statement timeout (57014, e.g. a
+# write queued behind a long import on the log's head), a lock timeout (55P03), a serialization
+# failure (40001) or a deadlock (40P01). The transaction was rolled back; the client may retry.
+BUSY_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     """PostgreSQL refused a value (SQLSTATE class 22: a NUL character, a number out of range…):
-    the client's input, so a 422; the transaction was rolled back, nothing was written."""
+    the client's input, so a 422; the transaction was rolled back, nothing was written. A statement
+    that waited too long answers 503 with Retry-After (nothing was written either)."""
     code = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or getattr(exc, "code", "") or "")
-    sqlstate = getattr(getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None) or code
-    if not str(sqlstate).startswith("22"):
+    sqlstate = str(getattr(getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None) or code)
+    if sqlstate in BUSY_SQLSTATES:
+        busy = ServiceUnavailable(
+            Text("problem.database-busy", seconds=BUSY_RETRY_AFTER_SECONDS),
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
+        return await _app_error(request, busy)
+    if not sqlstate.startswith("22"):
         return await _unexpected_error(request, exc)
     return await _app_error(request, RuleViolation(Text("problem.unprocessable-value")))
 
