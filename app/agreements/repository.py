@@ -2,7 +2,7 @@
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from sqlmodel import col
 
 from app import sql_json
 from app.agreements.schemas import AgreementRead
+from app.db import Reader
 from app.http.pagination import PageParams, SortKey, apply_keyset, decode_cursor
 from app.models import Agreement, AgreementParticipant, LogDetail, LogEntry, Organization
 from app.models.agreements import LegalStage
@@ -377,13 +378,12 @@ async def list_page(
 
 
 async def list_page_json(
-    session: AsyncSession, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
-) -> list[dict[str, Any]]:
-    """As list_page, each row's agreement as JSON text ("document") beside its sort columns."""
+    reader: Reader, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
+) -> Sequence[Mapping[str, Any]]:
+    """As list_page, each row's agreement as JSON text ("document") beside its sort columns: one
+    statement in autocommit (app.db.Reader), no session."""
     stmt, values = _list_query(filters, viewer, today, sort, params, as_json=True)
-    connection = await session.connection()
-    result = await connection.execute(stmt, values)
-    return [dict(r) for r in result.mappings()]
+    return await reader.fetch(stmt, values)
 
 
 _READ_ONE_JSON = select(
@@ -394,12 +394,9 @@ _READ_ONE_JSON = select(
 ).where(T.id == bindparam("agreement_id", type_=Uuid()))
 
 
-async def read_one_json(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> dict[str, Any] | None:
+async def read_one_json(reader: Reader, agreement_id: uuid.UUID, today: date) -> Mapping[str, Any] | None:
     """As read_one, the agreement as JSON text ("document") beside what visibility needs."""
-    connection = await session.connection()
-    result = await connection.execute(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
-    row = result.mappings().first()
-    return None if row is None else dict(row)
+    return await reader.fetchrow(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
 
 
 _READ_ONE = read_select(TODAY).where(T.id == bindparam("agreement_id", type_=Uuid()))

@@ -16,6 +16,7 @@ from app.agreements.errors import AgreementNotDeletable, AgreementNotFound, Dupl
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
 from app.auth.dependencies import Principal
+from app.db import Reader
 from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.etag import check_if_match
 from app.http.pagination import PageParams, encode_cursor
@@ -176,11 +177,9 @@ async def get_visible(
     return read
 
 
-async def get_visible_json(
-    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date
-) -> str:
+async def get_visible_json(reader: Reader, agreement_id: uuid.UUID, *, principal: Principal | None, today: date) -> str:
     """As get_visible, the AgreementRead as JSON text built by PostgreSQL (the hot single read)."""
-    row = await repository.read_one_json(session, agreement_id, today)
+    row = await repository.read_one_json(reader, agreement_id, today)
     if row is None or not access.can_see(
         principal,
         signatory_org_id=row["signatory_org_id"],
@@ -516,10 +515,10 @@ async def list_agreements(
 
 
 async def list_agreements_json(
-    session: AsyncSession, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
+    reader: Reader, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
 ) -> tuple[list[str], str | None]:
     """The same page as list_agreements, each item already the JSON text of its AgreementRead."""
-    rows = await repository.list_page_json(session, filters, access.viewer_for(principal), today, sort, params)
+    rows = await repository.list_page_json(reader, filters, access.viewer_for(principal), today, sort, params)
     items = rows[: params.limit]
     cursor = None
     if len(rows) > params.limit and items:
