@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal_column
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import BigInteger, Text
 
 
@@ -54,3 +55,26 @@ def obj(fields: Sequence[tuple[str, ColumnElement[str]]]) -> ColumnElement[str]:
         parts.append(json_text)
     parts.append(_const("}"))
     return func.concat(*parts)
+
+
+def timestamp_micros(expr: Any) -> ColumnElement[str]:
+    """A timestamptz as app.canonical.rfc3339 spells it: always six fraction digits and 'Z'."""
+    utc = func.timezone(_const("UTC"), expr)
+    text = func.concat(_const('"'), func.to_char(utc, _const('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), _const('"'))
+    return case((expr.is_(None), _const("null")), else_=text)
+
+
+def hex_bytes(expr: Any) -> ColumnElement[str]:
+    """A bytea as a JSON string of lowercase hex (bytes.hex())."""
+    return case(
+        (expr.is_(None), _const("null")), else_=func.concat(_const('"'), func.encode(expr, _const("hex")), _const('"'))
+    )
+
+
+def array(documents: ColumnElement[str], order_by: Any) -> ColumnElement[str]:
+    """JSON text documents aggregated into a JSON array's text ('[]' when there are none)."""
+    return func.concat(
+        _const("["),
+        func.coalesce(func.string_agg(documents, aggregate_order_by(_const(","), order_by)), _const("")),
+        _const("]"),
+    )
