@@ -13,6 +13,7 @@ from app.compliance import repository
 from app.compliance.rules import BY_CODE, RULES, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary, SummaryGroup
 from app.config import Settings
+from app.db import Reader
 from app.errors import Forbidden
 from app.http.pagination import PageParams, SortKey, decode_cursor, encode_cursor
 from app.i18n import Text
@@ -78,6 +79,20 @@ async def findings(
         last = items[-1]
         cursor = encode_cursor(FINDINGS_SORT, (last.rule, last.agreement_id, last.subject_id))
     return items, cursor
+
+
+async def findings_json(
+    reader: Reader, params: repository.Params, scope: repository.Scope, page: PageParams, *, lang: str
+) -> tuple[list[str], str | None]:
+    """The same page as findings, each item already the JSON text of its Finding."""
+    after = None if page.cursor is None else decode_cursor(FINDINGS_SORT, page.cursor)
+    rows = await repository.findings_page_json(reader, params, scope, after=after, limit=page.limit + 1, lang=lang)
+    items = rows[: page.limit]
+    cursor = None
+    if len(rows) > page.limit and items:
+        last = items[-1]
+        cursor = encode_cursor(FINDINGS_SORT, (last["rule"], last["agreement_id"], last["subject_id"]))
+    return [str(r["document"]) for r in items], cursor
 
 
 def _state_name(code: str | None) -> str | None:
