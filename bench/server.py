@@ -62,6 +62,11 @@ class PostgresCpu:
         return total
 
 
+# A checkout of another version of Pacta (its own app/ folder) to serve instead of this one, for a
+# before-and-after comparison run by one bench: every server whose target is in `app.` starts there.
+PACTA_DIR_ENV = "BENCH_PACTA_DIR"
+
+
 class Server:
     """`python -m uvicorn <target>` on a free loopback port, output to a log file."""
 
@@ -87,7 +92,8 @@ class Server:
         ]
         log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd = env.get(PACTA_DIR_ENV) if target[0].startswith("app.") else None
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd or None)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
