@@ -273,7 +273,8 @@ class Reader:
                 await greenlet_spawn(fairy.close)
 
 
-def reader_of(request: Request) -> Reader:
+async def reader_of(request: Request) -> Reader:
+    """Async, as every dependency here: FastAPI runs a plain function in a worker thread."""
     bind = sessionmaker_of(request).kw["bind"]
     return Reader(bind)
 

@@ -36,7 +36,7 @@ CSV_COLUMNS = (
 StateCode = Annotated[str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="The signatory's ISO 3166-2.")]
 
 
-def finding_scope(
+async def finding_scope(
     principal: CurrentPrincipal,
     rule: Annotated[list[RuleCode] | None, Query(description="Repeatable.")] = None,
     severity: Severity | None = None,
@@ -52,7 +52,7 @@ def finding_scope(
     )
 
 
-def rule_params(request: Request, today: Today) -> repository.Params:
+async def rule_params(request: Request, today: Today) -> repository.Params:
     settings: Settings = request.app.state.settings
     return service.params_for(settings, today)
 
