@@ -3,7 +3,6 @@ or COMMIT: the caller's key (one indexed statement, when a key is sent) and the 
 statement building the JSON), whatever the page size or depth. Counted as in
 tests/test_statement_counts.py, with the key already used this minute."""
 
-
 import httpx2
 import pytest
 from fastapi import FastAPI

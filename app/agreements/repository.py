@@ -27,7 +27,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, aggregate_order_by, array, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import cast
@@ -377,13 +377,42 @@ async def list_page(
     return [dict(r) for r in result.mappings()]
 
 
+@functools.lru_cache(maxsize=1024)
+def _json_page(inner: Select[Any]) -> Select[Any]:
+    """The page of `inner` (one of _list_select's JSON statements) gathered into one row: the
+    documents joined by commas (at most `page_size` of them), how many rows the statement found
+    (one more than the page when another page follows) and the last kept row's sort columns (for
+    the cursor). One value to decode instead of a row per agreement."""
+    page = inner.subquery("page")
+    numbered = select(page, func.row_number().over().label("n")).subquery("numbered")
+    n = numbered.c.n
+    size = bindparam("page_size", type_=Integer())
+
+    def last(column: Any) -> Any:
+        return func.min(column).filter(n == size)
+
+    return select(
+        func.string_agg(numbered.c.document, aggregate_order_by(literal_column("','"), n))
+        .filter(n <= size)
+        .label("documents"),
+        func.count().label("found"),
+        last(numbered.c.id.cast(Text())).label("id"),
+        last(numbered.c.updated_at).label("updated_at"),
+        last(numbered.c.signed_on).label("signed_on"),
+        last(numbered.c.title).label("title"),
+    )
+
+
 async def list_page_json(
     reader: Reader, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
-) -> Sequence[Mapping[str, Any]]:
-    """As list_page, each row's agreement as JSON text ("document") beside its sort columns: one
-    statement in autocommit (app.db.Reader), no session."""
+) -> Mapping[str, Any]:
+    """As list_page, the page's agreements as JSON texts joined by commas ("documents", NULL for
+    none), the number of rows found ("found": limit + 1 when another page follows) and the last
+    agreement's sort columns: one statement in autocommit (app.db.Reader), no session."""
     stmt, values = _list_query(filters, viewer, today, sort, params, as_json=True)
-    return await reader.fetch(stmt, values)
+    row = await reader.fetchrow(_json_page(stmt), values | {"page_size": params.limit})
+    assert row is not None
+    return row
 
 
 _READ_ONE_JSON = select(

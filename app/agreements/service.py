@@ -518,12 +518,13 @@ async def list_agreements_json(
     reader: Reader, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
 ) -> tuple[list[str], str | None]:
     """The same page as list_agreements, each item already the JSON text of its AgreementRead."""
-    rows = await repository.list_page_json(reader, filters, access.viewer_for(principal), today, sort, params)
-    items = rows[: params.limit]
+    page = await repository.list_page_json(reader, filters, access.viewer_for(principal), today, sort, params)
+    documents: str | None = page["documents"]
     cursor = None
-    if len(rows) > params.limit and items:
-        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, items[-1]))
-    return [r["document"] for r in items], cursor
+    if page["found"] > params.limit and documents is not None:
+        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, page))
+    # One text of the page's items, already joined by commas (json_page_response joins the list).
+    return ([] if documents is None else [documents]), cursor
 
 
 def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:
