@@ -1,5 +1,6 @@
 """Engine, session dependency (the only committer) and the metadata naming convention."""
 
+import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -267,6 +268,11 @@ class Reader:
             # Every connection as old as this one is replaced at its next checkout.
             engine.sync_engine.pool._invalidate(fairy, exc, _checkin=False)
             await greenlet_spawn(fairy.invalidate, exc)
+            raise
+        except asyncio.CancelledError:
+            # The client left mid-statement: the statement may still be running on this
+            # connection, so it is closed instead of handed to the next request.
+            await greenlet_spawn(fairy.invalidate)
             raise
         finally:
             if fairy.is_valid:
