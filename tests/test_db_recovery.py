@@ -67,18 +67,16 @@ async def test_a_read_cancelled_mid_statement_leaves_no_busy_connection_in_the_p
     """A client that leaves while its read runs: the next reads get connections that work."""
     import asyncio
 
-    from sqlalchemy import literal_column, select
-
     engine = make_engine(database_url, pool_size=1)
     reader = db.Reader(engine)
     try:
-        slow = asyncio.create_task(reader.fetch(select(literal_column("pg_sleep(2)")), {}))
+        slow = asyncio.create_task(reader.fetch(text("SELECT pg_sleep(2)"), {}))
         await asyncio.sleep(0.3)
         slow.cancel()
         with pytest.raises(asyncio.CancelledError):
             await slow
         for _ in range(3):
-            rows = await reader.fetch(select(literal_column("1").label("one")), {})
+            rows = await reader.fetch(text("SELECT 1 AS one"), {})
             assert [r["one"] for r in rows] == [1]
     finally:
         await engine.dispose()
