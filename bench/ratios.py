@@ -6,6 +6,7 @@ alike), and the table gives each one's median throughput, its reference's and th
 """
 
 import dataclasses
+import os
 import random
 import statistics
 import uuid
@@ -22,6 +23,9 @@ from bench.output import heading, table
 from bench.server import Server
 
 ROUNDS = 3
+# Another checkout of Pacta (its own app/ folder, the same schema) to serve beside this one, its
+# scenarios alternating with ours in every round: a before-and-after comparison in one run.
+COMPARE_DIR_ENV = "BENCH_COMPARE_DIR"
 HEAVY = 2  # clients for the heavy reads
 LOG_RANGE = 100  # entries per /v1/log/entries call
 
@@ -58,6 +62,19 @@ async def progress_agreement(ctx: Context) -> uuid.UUID:
 
 
 async def run(ctx: Context, raw: Server, unmetered: Server) -> None:
+    compare_dir = os.environ.get(COMPARE_DIR_ENV)
+    if not compare_dir:
+        await _run(ctx, raw, unmetered, None)
+        return
+    other = Server("pacta-compared", ["app.main:create_app", "--factory"], ctx.env, ctx.run_dir, "/readyz", compare_dir)
+    try:
+        other.wait_ready()
+        await _run(ctx, raw, unmetered, other)
+    finally:
+        other.stop()
+
+
+async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | None) -> None:
     fx, pacta = ctx.fx, ctx.pacta
     rng = random.Random(ctx.args.seed)
     ids = fx.ids
@@ -102,6 +119,11 @@ async def run(ctx: Context, raw: Server, unmetered: Server) -> None:
         Scenario(f"log entries 0-{end} (anonymous)", pacta, get(entries), log_ref),
         Scenario("targets progress (anonymous)", pacta, get(targets), targets_ref),
     ]
+    if other is not None:
+        # The same reads served by the other checkout ("before"), against the same references.
+        scenarios += [
+            dataclasses.replace(s, name=f"before: {s.name}", server=other) for s in scenarios if s.server is pacta
+        ]
     budget = Budget(ctx.args.concurrency, ctx.args.duration / 2, ctx.args.max_requests, ctx.args.warmup / 2)
     runs: dict[str, list[Result]] = {s.name: [] for s in scenarios}
     for round_no in range(ROUNDS):

@@ -70,7 +70,9 @@ PACTA_DIR_ENV = "BENCH_PACTA_DIR"
 class Server:
     """`python -m uvicorn <target>` on a free loopback port, output to a log file."""
 
-    def __init__(self, name: str, target: list[str], env: dict[str, str], log_dir: Path, ready_path: str) -> None:
+    def __init__(
+        self, name: str, target: list[str], env: dict[str, str], log_dir: Path, ready_path: str, cwd: str | None = None
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -92,7 +94,8 @@ class Server:
         ]
         log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
-            cwd = env.get(PACTA_DIR_ENV) if target[0].startswith("app.") else None
+            if cwd is None and target[0].startswith("app."):
+                cwd = env.get(PACTA_DIR_ENV)
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd or None)
 
     def wait_ready(self, timeout: float = 60) -> None:
