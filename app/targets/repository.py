@@ -81,8 +81,9 @@ def _json(x: str) -> str:
 
 # app.targets.progress.evaluate in SQL, per milestone: the same float arithmetic (float8 is the
 # same IEEE double as Python's float); attainment rounded as round() rounds, except within a hair
-# of a tie, where the document is NULL (the models write the page).
-_QUOTIENT = "((act.value - b.base) / (v.tv - b.base))"
+# of a tie, where the document is NULL (the models write the page). Each value is computed once,
+# in a LATERAL subquery kept apart by OFFSET 0 (else PostgreSQL pulls it up and copies the
+# expression into every place that reads it: a tree that takes longer to plan than to run).
 _STATUS = """CASE
     WHEN p.measure = 'qualitative' THEN
         CASE WHEN act.found THEN 'met' WHEN o.overdue THEN 'not_met' ELSE 'scheduled' END
@@ -92,31 +93,42 @@ _STATUS = """CASE
     WHEN act.value IS NOT NULL AND (CASE WHEN p.ascending THEN act.value > b.base ELSE act.value < b.base END)
         THEN 'partially_met'
     ELSE 'not_met' END"""
-_ATTAINMENT = f"""CASE
-    WHEN p.measure = 'qualitative' OR act.value IS NULL OR v.tv IS NULL OR v.tv = b.base THEN 'null'
-    WHEN abs(abs({_QUOTIENT} * 10000 - trunc({_QUOTIENT} * 10000)) - 0.5) < 1e-6 THEN NULL
-    ELSE {_float(f"round(({_QUOTIENT})::numeric, 4)::float8")} END"""
 _MILESTONES = f"""(
     SELECT CASE WHEN bool_and(doc IS NOT NULL) IS FALSE THEN NULL
                 ELSE '[' || coalesce(string_agg(doc, ',' ORDER BY ord), '') || ']' END
       FROM (
-        SELECT e.ord,
-               '{{"months":' || v.months::text || ',"target_value":' || {_float("v.tv")}
-               || ',"due_on":' || {_json("d.due_on")} || ',"status":"' || {_STATUS}
-               || '","actual_value":' || {_float("act.value")} || ',"attainment":' || {_ATTAINMENT} || '}}' AS doc
-          FROM jsonb_array_elements(p.milestones) WITH ORDINALITY AS e(m, ord)
-          CROSS JOIN LATERAL (SELECT (e.m->>'months')::int AS months, (e.m->>'target_value')::float8 AS tv) v
-          CROSS JOIN LATERAL (SELECT CAST(a.in_force_on + make_interval(months => v.months) AS date) AS due_on) d
-          CROSS JOIN LATERAL (SELECT d.due_on IS NOT NULL AND CAST(:today AS date) > d.due_on AS overdue) o
-          LEFT JOIN LATERAL (
-              SELECT x.value::float8 AS value, true AS found FROM measurements x
-               WHERE x.target_id = p.id AND x.status = 'verified'
-                 AND x.as_of <= CASE WHEN o.overdue THEN d.due_on ELSE CAST(:today AS date) END
-               ORDER BY x.as_of DESC, x.created_at DESC LIMIT 1) act ON true
+        SELECT ms.ord,
+               '{{"months":' || ms.months::text || ',"target_value":' || {_float("ms.tv")}
+               || ',"due_on":' || {_json("ms.due_on")} || ',"status":"' || ms.status
+               || '","actual_value":' || {_float("ms.actual")} || ',"attainment":'
+               || CASE WHEN ms.q IS NULL THEN 'null' WHEN ms.tie THEN NULL ELSE {_float("ms.attainment")} END
+               || '}}' AS doc
+          FROM (
+            SELECT e.ord, v.months, v.tv, d.due_on, act.value AS actual, st.status, qq.q, r.attainment, r.tie
+              FROM jsonb_array_elements(p.milestones) WITH ORDINALITY AS e(m, ord)
+              CROSS JOIN LATERAL (
+                  SELECT (e.m->>'months')::int AS months, (e.m->>'target_value')::float8 AS tv OFFSET 0) v
+              CROSS JOIN LATERAL (
+                  SELECT CAST(a.in_force_on + make_interval(months => v.months) AS date) AS due_on OFFSET 0) d
+              CROSS JOIN LATERAL (SELECT d.due_on IS NOT NULL AND CAST(:today AS date) > d.due_on AS overdue OFFSET 0) o
+              LEFT JOIN LATERAL (
+                  SELECT x.value::float8 AS value, true AS found FROM measurements x
+                   WHERE x.target_id = p.id AND x.status = 'verified'
+                     AND x.as_of <= CASE WHEN o.overdue THEN d.due_on ELSE CAST(:today AS date) END
+                   ORDER BY x.as_of DESC, x.created_at DESC LIMIT 1) act ON true
+              CROSS JOIN LATERAL (SELECT {_STATUS} AS status OFFSET 0) st
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN p.measure <> 'qualitative' AND act.value IS NOT NULL AND v.tv IS NOT NULL
+                                   AND v.tv <> b.base
+                              THEN (act.value - b.base) / (v.tv - b.base) END AS q OFFSET 0) qq
+              CROSS JOIN LATERAL (
+                  SELECT round(qq.q::numeric, 4)::float8 AS attainment,
+                         abs(abs(qq.q * 10000 - trunc(qq.q * 10000)) - 0.5) < 1e-6 AS tie OFFSET 0) r
+          ) ms
       ) docs
 )"""  # noqa: S608 - constants only
 _BASELINE = f"""CASE WHEN p.baseline_value IS NULL AND p.baseline_on IS NULL AND p.baseline_comment IS NULL THEN 'null'
-    ELSE '{{"value":' || {_float("p.baseline_value::float8")} || ',"on":' || {_json("p.baseline_on")}
+    ELSE '{{"value":' || {_float("b.value")} || ',"on":' || {_json("p.baseline_on")}
          || ',"comment":' || {_json("p.baseline_comment")} || '}}' END"""
 _LATEST = f"""CASE WHEN lt.as_of IS NULL THEN 'null'
     ELSE '{{"value":' || {_float("lt.value")} || ',"as_of":' || {_json("lt.as_of")} || '}}' END"""
@@ -158,7 +170,8 @@ def _progress_sql(*, after: bool) -> str:
     SELECT ({document} || '}}') AS document, p.created_at, p.id
       FROM page p
       CROSS JOIN a
-      CROSS JOIN LATERAL (SELECT coalesce(p.baseline_value::float8, 0) AS base) b
+      CROSS JOIN LATERAL (
+          SELECT p.baseline_value::float8 AS value, coalesce(p.baseline_value::float8, 0) AS base OFFSET 0) b
       LEFT JOIN LATERAL (
           SELECT x.value::float8 AS value, x.as_of FROM measurements x
            WHERE x.target_id = p.id AND x.status = 'verified'
