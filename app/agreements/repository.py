@@ -428,6 +428,17 @@ async def read_one_json(reader: Reader, agreement_id: uuid.UUID, today: date) ->
     return await reader.fetchrow(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
 
 
+_VISIBILITY = select(T.signatory_org_id, T.signed_on, _PARTICIPANTS.label("participant_org_ids")).where(
+    T.id == bindparam("agreement_id", type_=Uuid())
+)
+
+
+async def visibility(reader: Reader, agreement_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """What deciding who may see an agreement reads (signatory, signature, participants), and
+    nothing else: for reads of its children that do not show the agreement itself."""
+    return await reader.fetchrow(_VISIBILITY, {"agreement_id": agreement_id})
+
+
 _READ_ONE = read_select(TODAY).where(T.id == bindparam("agreement_id", type_=Uuid()))
 
 

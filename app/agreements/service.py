@@ -191,6 +191,18 @@ async def get_visible_json(reader: Reader, agreement_id: uuid.UUID, *, principal
     return document
 
 
+async def ensure_visible(reader: Reader, agreement_id: uuid.UUID, *, principal: Principal | None) -> None:
+    """AgreementNotFound unless the caller may see the agreement (one small statement)."""
+    row = await repository.visibility(reader, agreement_id)
+    if row is None or not access.can_see(
+        principal,
+        signatory_org_id=row["signatory_org_id"],
+        public=row["signed_on"] is not None,
+        participant_org_ids=row["participant_org_ids"],
+    ):
+        raise AgreementNotFound
+
+
 async def agreement_of(
     session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date, not_found: NotFound
 ) -> AgreementRead:

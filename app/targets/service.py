@@ -288,7 +288,7 @@ async def list_targets_json(
     """The same page as list_targets, each item already the JSON text of its TargetRead (built by
     PostgreSQL, milestones evaluated there); None when a number on the page would be spelled
     differently by PostgreSQL and pydantic (the caller then writes it with the models)."""
-    await agreement_service.get_visible_json(reader, agreement_id, principal=principal, today=today)
+    await agreement_service.ensure_visible(reader, agreement_id, principal=principal)
     rows = await repository.progress_page_json(reader, agreement_id, params, today)
     items = rows[: params.limit]
     if any(r["document"] is None for r in items):
