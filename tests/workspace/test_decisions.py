@@ -4,6 +4,7 @@ town's editor and an unlisted chamber find nothing there (404), the participant 
 item may not decide it (403), and the item stays as it was."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 import pytest
@@ -73,7 +74,7 @@ def _decisions(pending: Pending) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-async def _state(session: AsyncSession, pending: Pending) -> tuple[object, ...]:
+async def _state(session: AsyncSession, pending: Pending) -> tuple[Any, ...]:
     """The items' statuses and the size of what every write appends to."""
     return (
         await scalar(session, "SELECT status FROM evidence_documents WHERE id = :id", id=pending.evidence_id),
@@ -216,4 +217,3 @@ async def test_a_decision_on_an_unknown_item_is_a_not_found_page(
             download = await town.get(f"/workspace/evidence/{item}/content")
             assert download.status_code == 404
     assert await count(session, "log_entries") == entries
-
