@@ -2,12 +2,15 @@
 
 - Anonymous GET/HEAD of public resources (/v1, /badges, /embed) answer
   `Access-Control-Allow-Origin: *` without credentials: any portal's script may read open data.
-- Origins in PACTA_CORS_ORIGINS are echoed (with `Vary: Origin`) on every response, so their
-  scripts may also send a key in `Authorization`.
+- Origins in PACTA_CORS_ORIGINS are echoed (with `Vary: Origin`) on the API and the public pages
+  (/v1, /badges, /embed, /dashboard), so their scripts may also send a key in `Authorization`.
+  Never on the workspace's pages (a person's session, its CSRF tokens) nor on /metrics and the
+  health checks: no other site's script has any business reading those.
 - A preflight is answered here, before authentication and before the router's 405: 204 with the
   path's own methods for a listed origin; for any other origin 403 with no `Access-Control-Allow-*`
   header, so the browser refuses the call it was asked about (a simple anonymous GET needs no
-  preflight and still works from anywhere).
+  preflight and still works from anywhere). A listed origin's preflight to a path that does not
+  exist is a 404 problem, to one outside those prefixes a 403: neither allows anything.
 """
 
 from collections.abc import Iterable
@@ -16,11 +19,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import Forbidden
+from app.errors import Forbidden, NotFound
 from app.http.middleware import send_app_error
 from app.i18n import Text
 
 PUBLIC_PREFIXES = ("/v1/", "/badges/", "/embed/")
+# Where a listed origin is echoed and may preflight: the API and the public pages, nothing else.
+OPEN_PATHS = ("/v1", "/dashboard")
+OPEN_PREFIXES = (*PUBLIC_PREFIXES, "/dashboard/")
 ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Accept-Language"
 EXPOSE_HEADERS = "ETag, Link, Location, X-Request-ID, Content-Language"
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -38,6 +44,11 @@ def path_methods(scope: Scope) -> list[str]:
     if "GET" in found:
         found.add("HEAD")
     return [m for m in METHOD_ORDER if m in found]
+
+
+def is_open(path: str) -> bool:
+    """May a listed origin's script read (and send a key to) this path?"""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def _add_vary(headers: MutableHeaders, value: str) -> None:
@@ -61,11 +72,11 @@ class CORSMiddleware:
         if method == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
             await self._preflight(scope, send, origin)
             return
-        listed = origin is not None and origin in self.origins
-        public_read = (
-            method in ("GET", "HEAD") and "authorization" not in headers and scope["path"].startswith(PUBLIC_PREFIXES)
-        )
-        if not listed and not public_read and not self.origins:
+        path = scope["path"]
+        opened = bool(self.origins) and is_open(path)
+        listed = opened and origin is not None and origin in self.origins
+        public_read = method in ("GET", "HEAD") and "authorization" not in headers and path.startswith(PUBLIC_PREFIXES)
+        if not listed and not public_read and not opened:
             await self.app(scope, receive, send)
             return
 
@@ -75,7 +86,7 @@ class CORSMiddleware:
                 if listed or public_read:
                     out["Access-Control-Allow-Origin"] = origin if listed and origin is not None else "*"
                     out["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
-                if self.origins:
+                if opened:
                     # Listed origins are answered differently from the rest: a cache must know.
                     _add_vary(out, "Origin")
             await send(message)
@@ -87,6 +98,13 @@ class CORSMiddleware:
             await send_app_error(scope, send, Forbidden(Text("cors.origin_not_allowed")))
             return
         allowed = path_methods(scope)
+        if not allowed:
+            # No such path: saying so beats a 204 that allows no method at all.
+            await send_app_error(scope, send, NotFound())
+            return
+        if not is_open(scope["path"]):
+            await send_app_error(scope, send, Forbidden(Text("cors.path_not_open")))
+            return
         headers = [
             (b"access-control-allow-origin", origin.encode("latin-1")),
             (b"access-control-allow-methods", ", ".join(allowed).encode()),

@@ -1,7 +1,9 @@
 """A municipal portal in a real browser: a page on another origin frames the embed, shows the badge
 and reads /v1/agreements with fetch(), anonymously. Debian's chromium driven by Playwright against
 the real service started by tests.dashboard.test_browser; the portal is a tiny static server on
-another loopback port. Screenshots go to test-artifacts/screenshots/."""
+another loopback port. Screenshots (the portal framing the embed, the badges) go to a temporary
+folder; to refresh the committed ones in docs/screenshots/, run this file with
+SCREENSHOTS_DIR=docs/screenshots."""
 
 import threading
 from collections.abc import Iterator
@@ -95,11 +97,23 @@ def test_a_portal_frames_the_embed_shows_the_badge_and_reads_open_data(
         dashboard_frames = [url for url in framed.values() if url.endswith("/dashboard")]
         assert dashboard_frames == [], framed
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "portal-embed.png", full_page=True)
-        page.locator("#badge").screenshot(path=SCREENSHOTS / "badge-agreement.png")
-        badge_page = ctx.new_page()
-        badge_page.goto(f"{service.base}/badges/organizations/{_signatory(service)}.svg?lang=en")
-        badge_page.screenshot(path=SCREENSHOTS / "badge-organization.png")
+        page.screenshot(path=SCREENSHOTS / "portal-embed-framed.png", full_page=True, scale="css")
+    finally:
+        ctx.close()
+    # The badges alone, drawn at twice the size so their text reads in a note.
+    ctx = browser.new_context(viewport={"width": 800, "height": 200}, locale="es-MX", device_scale_factor=2)
+    try:
+        for name, url in (
+            ("portal-badge-agreement", f"{service.base}/badges/agreements/{service.data.agreements['A1']}.svg"),
+            ("portal-badge-organization", f"{service.base}/badges/organizations/{_signatory(service)}.svg?lang=en"),
+        ):
+            badge = ctx.new_page()
+            badge.goto(url)
+            drawn = badge.locator("svg")
+            assert drawn.get_attribute("role") == "img" or drawn.locator("title").count() == 1
+            path = SCREENSHOTS / f"{name}.png"
+            drawn.screenshot(path=path)
+            assert path.stat().st_size > 0
     finally:
         ctx.close()
 

@@ -180,3 +180,50 @@ async def test_405_lists_head_beside_get(client: httpx2.AsyncClient) -> None:
     response = await client.put("/v1/log/checkpoint")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD"
+
+
+# --- where a listed origin is echoed, and preflights it gets no grant from ------------------------
+
+
+async def test_a_listed_origin_is_not_echoed_on_the_workspace_or_operations(client: httpx2.AsyncClient) -> None:
+    for path in ("/workspace/login", "/workspace", "/workspace/review", "/healthz"):
+        response = await client.get(path, headers={"Origin": PORTAL})
+        assert response.status_code in (200, 303), path
+        assert "access-control-allow-origin" not in response.headers, path
+        assert "access-control-expose-headers" not in response.headers, path
+    # A sign-in posted from the listed portal's page is refused as a cross-site form, uncovered.
+    posted = await client.post("/workspace/login", data={"api_key": "x"}, headers={"Origin": PORTAL})
+    assert posted.status_code == 403
+    assert "access-control-allow-origin" not in posted.headers
+    # Still echoed where a portal's script is meant to read: the API and the public pages.
+    for path in ("/v1/agreements", "/dashboard", "/v1/log/checkpoint"):
+        response = await client.get(path, headers={"Origin": PORTAL})
+        assert response.headers["access-control-allow-origin"] == PORTAL, path
+        assert "origin" in response.headers["vary"].lower(), path
+
+
+async def test_preflight_to_an_unknown_path_is_a_not_found_problem(client: httpx2.AsyncClient) -> None:
+    for path in ("/v1/nothing-here", "/nothing-here", "/badges/nothing"):
+        response = await client.options(
+            path, headers={"Origin": PORTAL, "Access-Control-Request-Method": "GET", "Accept-Language": "en"}
+        )
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 404
+        assert allow_headers(response) == {}, path
+
+
+async def test_preflight_to_the_workspace_or_operations_allows_nothing(client: httpx2.AsyncClient) -> None:
+    for path in ("/workspace/logout", "/workspace/review", "/metrics", "/healthz"):
+        response = await client.options(
+            path, headers={"Origin": PORTAL, "Access-Control-Request-Method": "POST", "Accept-Language": "es"}
+        )
+        assert response.status_code == 403, path
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "/v1" in response.json()["detail"]
+        assert response.headers["content-language"].startswith("es")
+        assert allow_headers(response) == {}, path
+    # The public pages stay open to the listed portal's preflight.
+    page = await client.options("/dashboard", headers={"Origin": PORTAL, "Access-Control-Request-Method": "GET"})
+    assert page.status_code == 204
+    assert page.headers["access-control-allow-methods"] == "GET, HEAD"
