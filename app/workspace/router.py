@@ -345,7 +345,8 @@ class Form:
     blank: Callable[[Visit], dict[str, Any]] = lambda _: {}
     # The field a refusal about no field is said next to (None: on top of the form).
     default_field: Callable[[Exception], str | None] = lambda _: None
-    # A 404 from the change answers the 404 page (else the form, which asks again).
+    # A 404 from the change answers the 404 page at once (False: it is refused like any other
+    # refusal, after the rollback and the drain, and the form's page, which looks again, says 404).
     missing_is_page: bool = True
 
     def at(self, found: object) -> str:
@@ -462,7 +463,8 @@ UPLOAD = Form(
     forbidden="evidence.upload_forbidden",
     load=_load_upload,
     default_field=_on_file,
-    # The upload's 404 comes before a byte is read; the form's page says it (404) once the rest is drained.
+    # Its 404 goes the way of any refusal: a body already being read is drained first (a browser
+    # sends the whole upload before it reads an answer), then the page, which looks again, says 404.
     missing_is_page=False,
 )
 
