@@ -1,20 +1,29 @@
 """Engine, session dependency (the only committer) and the metadata naming convention."""
 
+import asyncio
+import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
@@ -160,3 +169,120 @@ async def unit_of_work(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator
         except BaseException:
             await session.rollback()
             raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Hot reads: one statement, one round trip, no session.
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    compiled: SQLCompiler
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+_DISCONNECTS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionError,
+    OSError,
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile(statement: ClauseElement) -> _Compiled:
+    """A statement as asyncpg's SQL text ($1, $2...), once per statement object: callers pass
+    module-level or memoized statements, so this runs once per shape."""
+    compiled = statement.compile(dialect=_DIALECT)
+    assert isinstance(compiled, SQLCompiler)
+    names = tuple(compiled.positiontup or ())
+    bind_processors = compiled._bind_processors
+    processors: tuple[Any, ...] = tuple(bind_processors.get(name) for name in names)
+    return _Compiled(compiled.string, compiled, names, processors)
+
+
+def _arguments(compiled: _Compiled, values: Mapping[str, Any]) -> list[Any]:
+    params = compiled.compiled.construct_params(dict(values), _check=False)
+    assert params is not None
+    out: list[Any] = []
+    for name, processor in zip(compiled.names, compiled.processors, strict=True):
+        value = params[name]
+        out.append(value if processor is None or value is None else processor(value))
+    return out
+
+
+class Reader:
+    """Read-only statements for the hot GETs, each run alone on a pooled connection in
+    autocommit: one round trip (asyncpg's prepared-statement cache makes the Parse a one-off),
+    where a session's unit of work costs three (BEGIN, the statement, COMMIT) and builds ORM
+    results. Rows come back as asyncpg records (or mappings): the statements select JSON text
+    that PostgreSQL built (app.sql_json), so nothing is decoded or validated on the way out.
+
+    The pool's statement_timeout applies as to any statement. A connection the server dropped
+    is not pinged for on every read (see _ping_when_idle): when a read finds its connection
+    gone, the pool forgets every connection as old as it, and the read (having changed nothing)
+    runs once more on a fresh one.
+
+    Bound to a connection instead of an engine (the tests' transaction), statements run on it
+    through SQLAlchemy, inside whatever transaction it has open."""
+
+    __slots__ = ("_bind",)
+
+    def __init__(self, bind: AsyncEngine | AsyncConnection) -> None:
+        self._bind = bind
+
+    async def fetch(self, statement: ClauseElement, values: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        compiled = _compile(statement)
+        args = _arguments(compiled, values)
+        bind = self._bind
+        if isinstance(bind, AsyncConnection):
+            result = await bind.exec_driver_sql(compiled.sql, tuple(args))
+            return [dict(r) for r in result.mappings()]
+        try:
+            return await self._fetch(bind, compiled.sql, args)
+        except _DISCONNECTS:
+            return await self._fetch(bind, compiled.sql, args)
+
+    async def fetchrow(self, statement: ClauseElement, values: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        rows = await self.fetch(statement, values)
+        return rows[0] if rows else None
+
+    @staticmethod
+    async def _fetch(engine: AsyncEngine, sql: str, args: list[Any]) -> list[Any]:
+        fairy = await engine.raw_connection()
+        try:
+            driver: asyncpg.Connection = fairy.driver_connection
+            observe = engine.sync_engine.dispatch.before_cursor_execute
+            if observe:
+                # Tools that count statements (bench/queries.py) listen on the engine.
+                for listener in observe:
+                    listener(None, None, sql, tuple(args), None, False)
+            rows: list[Any] = await driver.fetch(sql, *args)
+            return rows
+        except _DISCONNECTS as exc:
+            # Every connection as old as this one is replaced at its next checkout.
+            engine.sync_engine.pool._invalidate(fairy, exc, _checkin=False)
+            await greenlet_spawn(fairy.invalidate, exc)
+            raise
+        except asyncio.CancelledError:
+            # The client left mid-statement: the statement may still be running on this
+            # connection, so it is closed instead of handed to the next request.
+            await greenlet_spawn(fairy.invalidate)
+            raise
+        finally:
+            if fairy.is_valid:
+                await greenlet_spawn(fairy.close)
+
+
+async def reader_of(request: Request) -> Reader:
+    """Async, as every dependency here: FastAPI runs a plain function in a worker thread."""
+    bind = sessionmaker_of(request).kw["bind"]
+    return Reader(bind)
+
+
+ReaderDep = Annotated[Reader, Depends(reader_of)]

@@ -2,12 +2,14 @@
 measure and print (figures only, nothing asserted).
 
 Sections, in the order they run: list (the agreements list: EXPLAIN, statements, load, the bare
-reference), uploads (evidence throughput and memory, issue 4), progress (the targets read, issue
-4), compliance (findings and summary against psql, issue 5), webhooks (two workers, issue 6),
-export (the open Data Package and a big list as XLSX, issue 14), imports (10,000 agreements
-from a CSV against COPY of the same rows, issue 14) and log (a million-entry transparency log,
-issue 5). All but `log` share one clone of the agreements
-data set and one service process; `log` has its own database and server.
+reference), ratios (every hot read against its raw reference, side by side), uploads (evidence
+throughput and memory, issue 4), progress (the targets read, issue 4), compliance (findings and
+summary against psql, issue 5), webhooks (two workers, issue 6), export (the open Data Package and
+a big list as XLSX, issue 14), imports (10,000 agreements from a CSV against COPY of the same rows,
+issue 14) and log (a million-entry transparency log, issue 5). All but `log` share one clone of the
+agreements data set and one service process; `log` has its own database and server. A closing
+table gives each endpoint, its reference and the ratio. With BENCH_PACTA_DIR set to another
+checkout, the service runs from there (a before-and-after comparison, one bench).
 """
 
 import argparse
@@ -16,7 +18,6 @@ import os
 import random
 import shutil
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -51,13 +52,13 @@ from bench import (
     uploads,
     webhooks,
 )
-from bench.context import Context, Fixtures, fixtures
+from bench.context import Context, Fixtures, agreement_body, fixtures
 from bench.load import Budget, Call, Result, drive
 from bench.output import Log, heading, table
-from bench.server import PostgresCpu, Server
+from bench.server import PACTA_DIR_ENV, PostgresCpu, Server
 
-SECTIONS = ("list", "uploads", "progress", "log", "compliance", "webhooks", "export", "imports")
-ON_DATASET = ("list", "uploads", "progress", "compliance", "webhooks", "export", "imports")
+SECTIONS = ("list", "ratios", "uploads", "progress", "log", "compliance", "webhooks", "export", "imports")
+ON_DATASET = ("list", "ratios", "uploads", "progress", "compliance", "webhooks", "export", "imports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,20 +232,6 @@ async def queries_section(url: str, fx: Fixtures) -> None:
         print(f"    {statement} ...")
     print("  (an authenticated request resolves its key and refreshes last_used_at, at most once a minute;")
     print("   a checked-out connection is also pinged by pool_pre_ping, which runs no SQL statement)\n")
-
-
-def agreement_body(org_id: uuid.UUID, n: int) -> dict[str, Any]:
-    return {
-        "title": f"Acuerdo de Cooperación Económica bench {n} entre el Municipio y la Ciudad de San Antonio",
-        "instrument": "cooperation",
-        "signatory_org_id": str(org_id),
-        "summary": "Las partes acuerdan promover la cooperación en comercio y turismo (creado por el bench).",
-        "subject_areas": ["trade", "tourism"],
-        "counterparts": [
-            {"name": "City of San Antonio", "kind": "foreign_government_body", "country": "US", "region": "Texas"}
-        ],
-        "languages": ["es", "en"],
-    }
 
 
 def results_table(results: list[Result]) -> None:
@@ -450,8 +437,12 @@ async def dataset_sections(
             reference_env["PACTA_TIMEZONE"] = settings.timezone
             reference = Server("bare", ["bench.bare:app"], reference_env, run_dir, "/v1/agreements")
             reference.wait_ready()
+        if "ratios" in sections:
             raw_env = {k: v for k, v in os.environ.items() if not k.startswith("PACTA_")}
             raw_env[raw.ENV_URL] = database.plain(url)
+            raw_env[raw.ENV_TODAY] = today.isoformat()
+            raw_env[raw.ENV_GRACE] = str(settings.registration_grace_days)
+            raw_env[raw.ENV_DORMANCY] = str(settings.dormancy_months)
             raw_server = Server("raw", ["bench.raw:app"], raw_env, run_dir, "/v1/agreements")
             raw_server.wait_ready()
             unmetered = Server(
@@ -483,6 +474,11 @@ async def dataset_sections(
         for name, section in SECTION_RUNS:
             if name in sections:
                 await section(ctx)
+        if ctx.summary:
+            pacta_dir = os.environ.get(PACTA_DIR_ENV)
+            title = "Summary: each endpoint, its reference and the ratio"
+            heading(title + (f" (Pacta served from {pacta_dir})" if pacta_dir else ""))
+            table(("endpoint", "measured", "reference", "ratio"), ctx.summary)
         print(f"\n  server logs: {run_dir}/")
     finally:
         for server in (pacta, reference, raw_server, unmetered):

@@ -3,9 +3,10 @@
 import argparse
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -78,6 +79,20 @@ async def fixtures(engine: AsyncEngine, url: str, count: int) -> Fixtures:
     )
 
 
+def agreement_body(org_id: uuid.UUID, n: int) -> dict[str, Any]:
+    return {
+        "title": f"Acuerdo de Cooperación Económica bench {n} entre el Municipio y la Ciudad de San Antonio",
+        "instrument": "cooperation",
+        "signatory_org_id": str(org_id),
+        "summary": "Las partes acuerdan promover la cooperación en comercio y turismo (creado por el bench).",
+        "subject_areas": ["trade", "tourism"],
+        "counterparts": [
+            {"name": "City of San Antonio", "kind": "foreign_government_body", "country": "US", "region": "Texas"}
+        ],
+        "languages": ["es", "en"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """A section's view of the run. `url` is the run's clone of the data set; `pacta` serves it."""
@@ -93,6 +108,10 @@ class Context:
     env: dict[str, str]  # the environment `pacta` was started with (a section may start another)
     run_dir: Path
     pg: PostgresCpu
+    # (endpoint, figure, reference, ratio) rows for the closing table, added by each section.
+    summary: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # What one section made and another may reuse (the progress agreement).
+    shared: dict[str, object] = field(default_factory=dict)
 
     @property
     def budget(self) -> Budget:

@@ -230,8 +230,10 @@ async def fill(ctx: Context, agreement_id: uuid.UUID, since: date) -> list[uuid.
 async def run(ctx: Context) -> None:
     heading(f"Agreement progress read (issue 4): {TARGETS} targets, {MEASUREMENTS} verified measurements")
     agreement_id, since = await progress_agreement(ctx)
-    ctx.log(f"progress: {TARGETS} targets through the API, {MEASUREMENTS} measurements by COPY on {agreement_id}")
-    await fill(ctx, agreement_id, since)
+    if ctx.shared.get("progress_agreement") != agreement_id:
+        ctx.log(f"progress: {TARGETS} targets through the API, {MEASUREMENTS} measurements by COPY on {agreement_id}")
+        await fill(ctx, agreement_id, since)
+        ctx.shared["progress_agreement"] = agreement_id
     path = f"/v1/agreements/{agreement_id}/targets"
     async with httpx2.AsyncClient(base_url=ctx.pacta.base_url, timeout=60) as client:
         response = await client.get(path)

@@ -62,10 +62,17 @@ class PostgresCpu:
         return total
 
 
+# A checkout of another version of Pacta (its own app/ folder) to serve instead of this one, for a
+# before-and-after comparison run by one bench: every server whose target is in `app.` starts there.
+PACTA_DIR_ENV = "BENCH_PACTA_DIR"
+
+
 class Server:
     """`python -m uvicorn <target>` on a free loopback port, output to a log file."""
 
-    def __init__(self, name: str, target: list[str], env: dict[str, str], log_dir: Path, ready_path: str) -> None:
+    def __init__(
+        self, name: str, target: list[str], env: dict[str, str], log_dir: Path, ready_path: str, cwd: str | None = None
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -87,7 +94,9 @@ class Server:
         ]
         log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            if cwd is None and target[0].startswith("app."):
+                cwd = env.get(PACTA_DIR_ENV)
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd or None)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

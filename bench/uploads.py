@@ -185,6 +185,14 @@ async def run(ctx: Context) -> None:
     print(f"  through the API (POST multipart, editor key): {api_rate:.0f} MiB/s ({api_seconds:.2f} s for {total} MiB)")
     print(f"  hashlib + write to a temporary file locally:  {local_rate:.0f} MiB/s ({local_seconds:.2f} s)")
     print(f"  API / local throughput ratio: {api_rate / local_rate:.2f} (aim >= 0.5)")
+    ctx.summary.append(
+        (
+            f"upload {SMALL_UPLOADS} x {SMALL_MIB} MiB (editor)",
+            f"{api_rate:.0f} MiB/s",
+            f"hashlib + write locally ({local_rate:.0f} MiB/s)",
+            f"{api_rate / local_rate:.2f}",
+        )
+    )
     print(
         f"  server CPU: {server_cpu * 1000 / total:.1f} ms per MiB uploaded ({server_cpu:.2f} s for {total} MiB, "
         f"{server_cpu / api_seconds:.0%} of the upload time); "

@@ -61,3 +61,22 @@ async def test_an_idle_dropped_connection_is_replaced_before_use(
         assert statuses == [200] * 4
     finally:
         await engine.dispose()
+
+
+async def test_a_read_cancelled_mid_statement_leaves_no_busy_connection_in_the_pool(database_url: str) -> None:
+    """A client that leaves while its read runs: the next reads get connections that work."""
+    import asyncio
+
+    engine = make_engine(database_url, pool_size=1)
+    reader = db.Reader(engine)
+    try:
+        slow = asyncio.create_task(reader.fetch(text("SELECT pg_sleep(2)"), {}))
+        await asyncio.sleep(0.3)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        for _ in range(3):
+            rows = await reader.fetch(text("SELECT 1 AS one"), {})
+            assert [r["one"] for r in rows] == [1]
+    finally:
+        await engine.dispose()

@@ -2,7 +2,7 @@
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, aggregate_order_by, array, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import cast
@@ -37,6 +37,7 @@ from sqlmodel import col
 
 from app import sql_json
 from app.agreements.schemas import AgreementRead
+from app.db import Reader
 from app.http.pagination import PageParams, SortKey, apply_keyset, decode_cursor
 from app.models import Agreement, AgreementParticipant, LogDetail, LogEntry, Organization
 from app.models.agreements import LegalStage
@@ -401,14 +402,42 @@ async def list_page(
     return [dict(r) for r in result.mappings()]
 
 
+@functools.lru_cache(maxsize=1024)
+def _json_page(inner: Select[Any]) -> Select[Any]:
+    """The page of `inner` (one of _list_select's JSON statements) gathered into one row: the
+    documents joined by commas (at most `page_size` of them), how many rows the statement found
+    (one more than the page when another page follows) and the last kept row's sort columns (for
+    the cursor). One value to decode instead of a row per agreement."""
+    page = inner.subquery("page")
+    numbered = select(page, func.row_number().over().label("n")).subquery("numbered")
+    n = numbered.c.n
+    size = bindparam("page_size", type_=Integer())
+
+    def last(column: Any) -> Any:
+        return func.min(column).filter(n == size)
+
+    return select(
+        func.string_agg(numbered.c.document, aggregate_order_by(literal_column("','"), n))
+        .filter(n <= size)
+        .label("documents"),
+        func.count().label("found"),
+        last(numbered.c.id.cast(Text())).label("id"),
+        last(numbered.c.updated_at).label("updated_at"),
+        last(numbered.c.signed_on).label("signed_on"),
+        last(numbered.c.title).label("title"),
+    )
+
+
 async def list_page_json(
-    session: AsyncSession, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
-) -> list[dict[str, Any]]:
-    """As list_page, each row's agreement as JSON text ("document") beside its sort columns."""
+    reader: Reader, filters: Filters, viewer: Viewer, today: date, sort: str, params: PageParams
+) -> Mapping[str, Any]:
+    """As list_page, the page's agreements as JSON texts joined by commas ("documents", NULL for
+    none), the number of rows found ("found": limit + 1 when another page follows) and the last
+    agreement's sort columns: one statement in autocommit (app.db.Reader), no session."""
     stmt, values = _list_query(filters, viewer, today, sort, params, as_json=True)
-    connection = await session.connection()
-    result = await connection.execute(stmt, values)
-    return [dict(r) for r in result.mappings()]
+    row = await reader.fetchrow(_json_page(stmt), values | {"page_size": params.limit})
+    assert row is not None
+    return row
 
 
 _READ_ONE_JSON = select(
@@ -419,12 +448,20 @@ _READ_ONE_JSON = select(
 ).where(T.id == bindparam("agreement_id", type_=Uuid()))
 
 
-async def read_one_json(session: AsyncSession, agreement_id: uuid.UUID, today: date) -> dict[str, Any] | None:
+async def read_one_json(reader: Reader, agreement_id: uuid.UUID, today: date) -> Mapping[str, Any] | None:
     """As read_one, the agreement as JSON text ("document") beside what visibility needs."""
-    connection = await session.connection()
-    result = await connection.execute(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
-    row = result.mappings().first()
-    return None if row is None else dict(row)
+    return await reader.fetchrow(_READ_ONE_JSON, {"agreement_id": agreement_id, "today": today})
+
+
+_VISIBILITY = select(T.signatory_org_id, T.signed_on, _PARTICIPANTS.label("participant_org_ids")).where(
+    T.id == bindparam("agreement_id", type_=Uuid())
+)
+
+
+async def visibility(reader: Reader, agreement_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """What deciding who may see an agreement reads (signatory, signature, participants), and
+    nothing else: for reads of its children that do not show the agreement itself."""
+    return await reader.fetchrow(_VISIBILITY, {"agreement_id": agreement_id})
 
 
 _READ_ONE = read_select(TODAY).where(T.id == bindparam("agreement_id", type_=Uuid()))

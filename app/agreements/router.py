@@ -13,12 +13,12 @@ from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementSort, AgreementUpdate, HistoryEntry
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
-from app.db import SessionDep
-from app.http.csv import Column, Nested
+from app.db import ReaderDep, SessionDep, sessionmaker_of
+from app.http.csv import Column, Nested, wants_table
 from app.http.etag import conditional_json, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import CSV_CONTENT, list_response
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.pagination import Page, PageParams, json_page_response, page_params, page_response
 from app.models.agreements import AgreementStatus, Instrument, RegistrationStatus, SubjectArea
 from app.types import Day, Instant
 
@@ -97,13 +97,19 @@ async def list_filters(
 async def list_agreements(
     principal: OptionalPrincipal,
     request: Request,
-    session: SessionDep,
+    reader: ReaderDep,
     today: Today,
     filters: Annotated[Filters, Depends(list_filters)],
     page: Annotated[PageParams, Depends(page_params)],
     sort: AgreementSort = AgreementSort.updated_desc,
 ) -> Response:
     """List the agreements the caller may see; every filter combines with every other."""
+    if not wants_table(request):
+        # The hot read: one statement, the page's JSON built by PostgreSQL, no session.
+        documents, cursor = await service.list_agreements_json(
+            reader, filters, principal=principal, today=today, sort=sort.value, params=page
+        )
+        return json_page_response(request, documents, cursor)
 
     async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[AgreementRead], str | None]:
         return await service.list_agreements(
@@ -115,21 +121,10 @@ async def list_agreements(
             params=p,
         )
 
-    async def fetch_json(s: AsyncSession, p: PageParams) -> tuple[list[str], str | None]:
-        return await service.list_agreements_json(
-            s, filters, principal=principal, today=today, sort=sort.value, params=p
+    async with sessionmaker_of(request)() as session:
+        return await list_response(
+            request, session, page, fetch, item=AgreementRead, csv_columns=CSV_COLUMNS, filename="agreements.csv"
         )
-
-    return await list_response(
-        request,
-        session,
-        page,
-        fetch,
-        item=AgreementRead,
-        csv_columns=CSV_COLUMNS,
-        filename="agreements.csv",
-        fetch_json=fetch_json,
-    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(idempotency_key_header)])
@@ -150,10 +145,10 @@ async def create_agreement(
 
 @router.get("/{agreement_id}", response_model=AgreementRead, responses={304: {"description": "Not modified"}})
 async def get_agreement(
-    principal: OptionalPrincipal, session: SessionDep, agreement_id: AgreementId, today: Today, request: Request
+    principal: OptionalPrincipal, reader: ReaderDep, agreement_id: AgreementId, today: Today, request: Request
 ) -> Response:
     """Read one agreement, with its status evaluated today."""
-    document = await service.get_visible_json(session, agreement_id, principal=principal, today=today)
+    document = await service.get_visible_json(reader, agreement_id, principal=principal, today=today)
     return conditional_json(request, document)
 
 

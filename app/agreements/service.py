@@ -15,9 +15,10 @@ from app.agreements import access, repository
 from app.agreements.errors import AgreementNotDeletable, AgreementNotFound, DuplicateExternalRef
 from app.agreements.repository import Filters
 from app.agreements.schemas import AgreementCreate, AgreementRead, AgreementUpdate, FieldChange, HistoryEntry
+from app.db import Reader
 from app.errors import Forbidden, Issues, NotFound, changes_of
 from app.http.etag import check_if_match
-from app.http.pagination import PageParams, make_page
+from app.http.pagination import PageParams, encode_cursor, make_page
 from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
@@ -196,11 +197,9 @@ async def get_visible(
     return read
 
 
-async def get_visible_json(
-    session: AsyncSession, agreement_id: uuid.UUID, *, principal: Principal | None, today: date
-) -> str:
+async def get_visible_json(reader: Reader, agreement_id: uuid.UUID, *, principal: Principal | None, today: date) -> str:
     """As get_visible, the AgreementRead as JSON text built by PostgreSQL (the hot single read)."""
-    row = await repository.read_one_json(session, agreement_id, today)
+    row = await repository.read_one_json(reader, agreement_id, today)
     if row is None or not access.can_see(
         principal,
         signatory_org_id=row["signatory_org_id"],
@@ -210,6 +209,18 @@ async def get_visible_json(
         raise AgreementNotFound
     document: str = row["document"]
     return document
+
+
+async def ensure_visible(reader: Reader, agreement_id: uuid.UUID, *, principal: Principal | None) -> None:
+    """AgreementNotFound unless the caller may see the agreement (one small statement)."""
+    row = await repository.visibility(reader, agreement_id)
+    if row is None or not access.can_see(
+        principal,
+        signatory_org_id=row["signatory_org_id"],
+        public=row["signed_on"] is not None,
+        participant_org_ids=row["participant_org_ids"],
+    ):
+        raise AgreementNotFound
 
 
 async def agreement_of(
@@ -533,12 +544,16 @@ async def list_agreements(
 
 
 async def list_agreements_json(
-    session: AsyncSession, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
+    reader: Reader, filters: Filters, *, principal: Principal | None, today: date, sort: str, params: PageParams
 ) -> tuple[list[str], str | None]:
     """The same page as list_agreements, each item already the JSON text of its AgreementRead."""
-    rows = await repository.list_page_json(session, filters, access.viewer_for(principal), today, sort, params)
-    items, cursor = make_page(rows, repository.SORTS[sort], params, lambda r: repository.sort_values(sort, r))
-    return [r["document"] for r in items], cursor
+    page = await repository.list_page_json(reader, filters, access.viewer_for(principal), today, sort, params)
+    documents: str | None = page["documents"]
+    cursor = None
+    if page["found"] > params.limit and documents is not None:
+        cursor = encode_cursor(repository.SORTS[sort], repository.sort_values(sort, page))
+    # One text of the page's items, already joined by commas (json_page_response joins the list).
+    return ([] if documents is None else [documents]), cursor
 
 
 def _diff(before: Any, after: Any, *, private: bool) -> dict[str, FieldChange]:

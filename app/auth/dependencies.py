@@ -1,5 +1,6 @@
 """The caller, resolved once per request from the Authorization header."""
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import repository
 from app.auth.secrets import matches, parse_prefix
-from app.db import sessionmaker_of, unit_of_work
+from app.db import Reader, sessionmaker_of, unit_of_work
 from app.errors import Forbidden, Unauthorized
 from app.i18n import Text
 from app.models import OrganizationKind, Role
@@ -28,30 +29,39 @@ _bearer = HTTPBearer(
 async def authenticate(maker: async_sessionmaker[AsyncSession], header: str) -> Principal:
     """The principal an Authorization header names, or Unauthorized.
 
-    Runs in a short transaction of its own, before anything reads the request's body: the
-    last_used_at refresh commits at once, so the key's row is never locked while a request runs
-    (a key with a stalled upload can be revoked at once), and the connection is back in the pool
-    before the request's own unit of work takes one (no request ever holds two: no pool deadlock).
+    One indexed statement (the key and its organization by the key's prefix), run alone in
+    autocommit (app.db.Reader): no transaction of its own, no session, and the connection is
+    back in the pool before the request's own work takes one (no request ever holds two: no
+    pool deadlock), before anything reads the request's body. last_used_at is refreshed at most
+    once per LAST_USED_RESOLUTION, so nearly every request skips it; when due, in a short unit of
+    work of its own (app.db commits it), never the request's: the key's row is never locked while
+    a request runs (a key with a stalled upload can be revoked at once).
     """
     scheme, _, secret = header.strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Unauthorized(Text("auth.bearer_format"))
     prefix = parse_prefix(secret)
-    # Its own unit of work (app.db commits it), never the request's: see the docstring.
-    async with unit_of_work(maker) as session:
-        found = None if prefix is None else await repository.key_with_org(session, prefix)
-        if found is None or not matches(secret, found[0].secret_hash):
-            raise Unauthorized(Text("auth.key_not_valid"))
-        key, org = found
-        now = datetime.now(UTC)
-        if key.revoked_at is not None:
-            raise Unauthorized(Text("auth.key_revoked"))
-        if key.expires_at is not None and key.expires_at <= now:
-            raise Unauthorized(Text("auth.key_expired"))
-        if key.last_used_at is None or key.last_used_at < now - repository.LAST_USED_RESOLUTION:
-            await repository.touch(session, key, now)
-    return Principal(key_id=key.id, org_id=org.id, org_kind=OrganizationKind(org.kind), role=Role(key.role))
+    found = None if prefix is None else await repository.key_for_prefix(Reader(maker.kw["bind"]), prefix)
+    if found is None or not matches(secret, found["secret_hash"]):
+        raise Unauthorized(Text("auth.key_not_valid"))
+    now = datetime.now(UTC)
+    if found["revoked_at"] is not None:
+        raise Unauthorized(Text("auth.key_revoked"))
+    expires_at = found["expires_at"]
+    if expires_at is not None and expires_at <= now:
+        raise Unauthorized(Text("auth.key_expired"))
+    last_used_at = found["last_used_at"]
+    if last_used_at is None or last_used_at < now - repository.LAST_USED_RESOLUTION:
+        async with unit_of_work(maker) as session:
+            await repository.touch(session, found["id"], now)
+    return Principal(
+        # Plain uuid.UUIDs (asyncpg hands back its own UUID class).
+        key_id=uuid.UUID(bytes=found["id"].bytes),
+        org_id=uuid.UUID(bytes=found["org_id"].bytes),
+        org_kind=OrganizationKind(found["org_kind"]),
+        role=Role(found["role"]),
+    )
 
 
 async def optional_principal(

@@ -4,18 +4,28 @@ Written as SQL text because the rules read best that way; the agreement status c
 same expression the agreements API uses (compiled in), so the two can never disagree.
 """
 
+import functools
+import string
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import literal, text
+from sqlalchemy import ColumnElement, case, column, literal, literal_column, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Date
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import Date, String, Text, Uuid
 
+from app import sql_json
 from app.agreements.repository import status_expr
+from app.compliance.rules import RULES, Rule
+from app.compliance.schemas import Finding
+from app.db import Reader
+from app.i18n import translate
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,19 +191,30 @@ def _scoped(select_list: str) -> str:
     """
 
 
-async def findings_page(
-    session: AsyncSession, params: Params, scope: Scope, *, after: tuple[str, uuid.UUID, uuid.UUID] | None, limit: int
-) -> list[dict[str, Any]]:
+def _page_sql(*, after: bool) -> str:
     sql = _scoped(
         "f.rule, f.agreement_id, a.title AS agreement_title, a.signatory_org_id, o.subdivision AS state, "
         "f.subject_type, f.subject_id, f.detail"
     )
-    if after is not None:
+    if after:
         sql += " AND (f.rule, f.agreement_id, f.subject_id) > (:after_rule, CAST(:after_agreement AS uuid), CAST(:after_subject AS uuid))"
-    sql += " ORDER BY f.rule, f.agreement_id, f.subject_id LIMIT :limit"
+    return sql + " ORDER BY f.rule, f.agreement_id, f.subject_id LIMIT :limit"
+
+
+def _page_bind(
+    params: Params, scope: Scope, *, after: tuple[str, uuid.UUID, uuid.UUID] | None, limit: int
+) -> dict[str, Any]:
     bind = _bind(params, scope) | {"limit": limit}
     if after is not None:
         bind |= {"after_rule": after[0], "after_agreement": after[1], "after_subject": after[2]}
+    return bind
+
+
+async def findings_page(
+    session: AsyncSession, params: Params, scope: Scope, *, after: tuple[str, uuid.UUID, uuid.UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    sql = _page_sql(after=after is not None)
+    bind = _page_bind(params, scope, after=after, limit=limit)
     return [dict(r) for r in (await session.execute(text(sql), bind)).mappings()]
 
 
@@ -205,6 +226,66 @@ def findings_where(params: Params, condition: str) -> tuple[Any, dict[str, Any]]
         + f" AND ({condition}) ORDER BY f.rule, f.agreement_id, f.subject_id"
     )
     return text(sql), _bind(params, Scope())
+
+
+@functools.cache
+def _page_json(lang: str, *, after: bool) -> ClauseElement:
+    """The page with each Finding as JSON text (app.sql_json): the rule's title, severity and legal
+    basis in `lang`, and its detail written from the facts as Rule.detail writes it. One statement
+    per language and shape, built once."""
+    f = (
+        text(_page_sql(after=after))
+        .columns(
+            column("rule", String()),
+            column("agreement_id", Uuid()),
+            column("agreement_title", String()),
+            column("signatory_org_id", Uuid()),
+            column("state", String()),
+            column("subject_type", String()),
+            column("subject_id", Uuid()),
+            column("detail", JSONB()),
+        )
+        .subquery("f")
+        .c
+    )
+
+    def per_rule(text_of: Callable[[Rule], ColumnElement[str]]) -> ColumnElement[str]:
+        return case(*((f.rule == r.code, text_of(r)) for r in RULES), else_=literal(None, Text()))
+
+    def detail(rule: Rule) -> ColumnElement[str]:
+        template = translate(lang, f"compliance.finding.{rule.code}")
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        words = sql_json.formatted(template, {name: sql_json.fact_text(f.detail, name) for name in names})
+        # Text.render formats only when there are facts: with none the template reads as it is.
+        return case((f.detail == literal_column("'{}'::jsonb"), literal(template, Text())), else_=words)
+
+    fields = {
+        "title": sql_json.value(per_rule(lambda r: literal(r.title(lang), Text()))),
+        "severity": sql_json.value(per_rule(lambda r: literal(r.severity.value, Text()))),
+        "legal_basis": sql_json.value(per_rule(lambda r: literal(r.legal_basis(lang), Text()))),
+        "detail": sql_json.value(per_rule(detail)),
+    }
+    document = sql_json.obj(
+        [(name, fields[name] if name in fields else sql_json.value(f[name])) for name in Finding.model_fields]
+    )
+    return select(document.label("document"), f.rule, f.agreement_id, f.subject_id).order_by(
+        f.rule, f.agreement_id, f.subject_id
+    )
+
+
+async def findings_page_json(
+    reader: Reader,
+    params: Params,
+    scope: Scope,
+    *,
+    after: tuple[str, uuid.UUID, uuid.UUID] | None,
+    limit: int,
+    lang: str,
+) -> Sequence[Mapping[str, Any]]:
+    """As findings_page, each row's Finding as JSON text ("document") beside its sort columns: one
+    statement in autocommit (app.db.Reader)."""
+    bind = _page_bind(params, scope, after=after, limit=limit)
+    return await reader.fetch(_page_json(lang, after=after is not None), bind)
 
 
 async def summary(session: AsyncSession, params: Params, scope: Scope, *, group_by: str) -> list[dict[str, Any]]:

@@ -12,9 +12,10 @@ from app.compliance import repository, service
 from app.compliance.rules import RuleCode, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary
 from app.config import Settings
-from app.db import SessionDep
+from app.db import ReaderDep, SessionDep, sessionmaker_of
+from app.http.csv import wants_table
 from app.http.lists import CSV_CONTENT, list_response
-from app.http.pagination import Page, PageParams, page_params
+from app.http.pagination import Page, PageParams, json_page_response, page_params
 from app.i18n import LanguageDep
 
 router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
@@ -35,7 +36,7 @@ CSV_COLUMNS = (
 StateCode = Annotated[str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="The signatory's ISO 3166-2.")]
 
 
-def finding_scope(
+async def finding_scope(
     principal: CurrentPrincipal,
     rule: Annotated[list[RuleCode] | None, Query(description="Repeatable.")] = None,
     severity: Severity | None = None,
@@ -51,7 +52,7 @@ def finding_scope(
     )
 
 
-def rule_params(request: Request, today: Today) -> repository.Params:
+async def rule_params(request: Request, today: Today) -> repository.Params:
     settings: Settings = request.app.state.settings
     return service.params_for(settings, today)
 
@@ -70,19 +71,24 @@ async def list_compliance_rules(principal: CurrentPrincipal, lang: LanguageDep) 
 async def list_compliance_findings(
     scope: Scope,
     params: Params,
-    session: SessionDep,
+    reader: ReaderDep,
     request: Request,
     page: Annotated[PageParams, Depends(page_params)],
     lang: LanguageDep,
 ) -> Response:
     """Findings evaluated today over the whole registry (an editor: its organization's)."""
+    if not wants_table(request):
+        # The hot read: one statement, the page's JSON built by PostgreSQL, no session.
+        documents, cursor = await service.findings_json(reader, params, scope, page, lang=lang)
+        return json_page_response(request, documents, cursor)
 
     async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[Finding], str | None]:
         return await service.findings(s, params, scope, p, lang=lang)
 
-    return await list_response(
-        request, session, page, fetch, item=Finding, csv_columns=CSV_COLUMNS, filename="compliance-findings.csv"
-    )
+    async with sessionmaker_of(request)() as session:
+        return await list_response(
+            request, session, page, fetch, item=Finding, csv_columns=CSV_COLUMNS, filename="compliance-findings.csv"
+        )
 
 
 @router.get("/summary")

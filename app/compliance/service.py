@@ -13,6 +13,7 @@ from app.compliance import repository
 from app.compliance.rules import BY_CODE, RULES, Severity
 from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary, SummaryGroup
 from app.config import Settings
+from app.db import Reader
 from app.errors import Forbidden
 from app.http.pagination import PageParams, SortKey, decode_cursor, make_page
 from app.i18n import Text
@@ -74,6 +75,16 @@ async def findings(
     rows = await repository.findings_page(session, params, scope, after=after, limit=page.limit + 1)
     kept, cursor = make_page(rows, FINDINGS_SORT, page, lambda r: (r["rule"], r["agreement_id"], r["subject_id"]))
     return [finding(r, lang) for r in kept], cursor
+
+
+async def findings_json(
+    reader: Reader, params: repository.Params, scope: repository.Scope, page: PageParams, *, lang: str
+) -> tuple[list[str], str | None]:
+    """The same page as findings, each item already the JSON text of its Finding."""
+    after = None if page.cursor is None else decode_cursor(FINDINGS_SORT, page.cursor)
+    rows = await repository.findings_page_json(reader, params, scope, after=after, limit=page.limit + 1, lang=lang)
+    kept, cursor = make_page(rows, FINDINGS_SORT, page, lambda r: (r["rule"], r["agreement_id"], r["subject_id"]))
+    return [str(r["document"]) for r in kept], cursor
 
 
 def finding(row: dict[str, Any], lang: str) -> Finding:

@@ -1,15 +1,31 @@
 """The deadlines as one SQL UNION over the registry, for a window of days and a scope."""
 
+import functools
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Uuid, literal_column, text
+from sqlalchemy import bindparam, case, column, func, literal, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import Date, Integer, String, Text, Uuid
 
+from app import sql_json
 from app.agreements import access
 from app.agreements.repository import condition_sql, is_public, takes_part
+from app.db import Reader
+from app.deadlines.schemas import Deadline
+from app.i18n import translate as catalogue_text
+
+# Where each kind of deadline is read (app.deadlines.service.URL_PATHS, without the id).
+URL_PREFIXES = {
+    "expiry": "/v1/agreements/",
+    "registration_overdue": "/v1/agreements/",
+    "milestone_due": "/v1/targets/",
+    "activity": "/v1/activities/",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +107,8 @@ SELECT * FROM deadlines
 """  # noqa: S608 - the f-string inserts compiled constants, never a value
 
 
-async def deadlines(
-    session: AsyncSession, window: Window, scope: Scope, *, after: tuple[date, str, uuid.UUID] | None, limit: int
-) -> list[dict[str, Any]]:
-    bind = {
+def _bind(window: Window, scope: Scope, *, after: tuple[date, str, uuid.UUID] | None, limit: int) -> dict[str, Any]:
+    return {
         "today": window.today,
         "since": window.since or window.today,
         "until": window.until,
@@ -112,4 +126,70 @@ async def deadlines(
         "after_subject": None if after is None else after[2],
         "limit": limit,
     }
+
+
+async def deadlines(
+    session: AsyncSession, window: Window, scope: Scope, *, after: tuple[date, str, uuid.UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    bind = _bind(window, scope, after=after, limit=limit)
     return [dict(r) for r in (await session.execute(text(DEADLINES_SQL), bind)).mappings()]
+
+
+_ROWS = (
+    text(DEADLINES_SQL)
+    .columns(
+        column("date", Date()),
+        column("kind", String()),
+        column("agreement_id", Uuid()),
+        column("subject_id", Uuid()),
+        column("title", String()),
+        column("months", Integer()),
+    )
+    .subquery("d")
+)
+
+
+@functools.cache
+def _json_select(lang: str) -> ClauseElement:
+    """The page with each Deadline as JSON text (app.sql_json), its title written in `lang` as
+    app.deadlines.service.title_of writes it, its url as to_deadline does; one statement per
+    language, built once."""
+    d = _ROWS.c
+    sentence = {
+        kind: sql_json.formatted(
+            catalogue_text(lang, f"deadlines.{kind}"), {"title": d.title, "months": d.months.cast(Text())}
+        )
+        for kind in ("expiry", "milestone_due", "registration_overdue")
+    }
+    title = case(*((d.kind == kind, words) for kind, words in sentence.items()), else_=d.title)
+    path = case(
+        *((d.kind == kind, literal(prefix, Text())) for kind, prefix in URL_PREFIXES.items()),
+        else_=literal("", Text()),
+    )
+    url = func.concat(bindparam("base_url", type_=Text()), path, d.subject_id.cast(Text()))
+    fields = {
+        "date": sql_json.value(d.date),
+        "kind": sql_json.value(d.kind),
+        "agreement_id": sql_json.value(d.agreement_id),
+        "subject_id": sql_json.value(d.subject_id),
+        "title": sql_json.value(title),
+        "url": sql_json.value(url),
+    }
+    document = sql_json.obj([(name, fields[name]) for name in Deadline.model_fields])
+    return select(document.label("document"), d.date, d.kind, d.subject_id).order_by(d.date, d.kind, d.subject_id)
+
+
+async def deadlines_json(
+    reader: Reader,
+    window: Window,
+    scope: Scope,
+    *,
+    after: tuple[date, str, uuid.UUID] | None,
+    limit: int,
+    lang: str,
+    base_url: str,
+) -> Sequence[Mapping[str, Any]]:
+    """As deadlines, each row's Deadline as JSON text ("document") beside its sort columns: one
+    statement in autocommit (app.db.Reader)."""
+    bind = _bind(window, scope, after=after, limit=limit) | {"base_url": base_url}
+    return await reader.fetch(_json_select(lang), bind)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.auth.dependencies import CurrentPrincipal
 from app.clock import Today
 from app.config import Settings
-from app.db import SessionDep
+from app.db import ReaderDep
 from app.deadlines import service
 from app.deadlines.schemas import Deadline
-from app.http.pagination import Page, PageParams, page_params, page_response
+from app.http.pagination import Page, PageParams, json_page_response, page_params
 from app.i18n import LanguageDep
 
 router = APIRouter(tags=["deadlines"])
@@ -20,7 +20,7 @@ router = APIRouter(tags=["deadlines"])
 @router.get("/v1/deadlines", response_model=Page[Deadline])
 async def list_deadlines(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    reader: ReaderDep,
     today: Today,
     request: Request,
     page: Annotated[PageParams, Depends(page_params)],
@@ -33,7 +33,7 @@ async def list_deadlines(
     settings: Settings = request.app.state.settings
     win = service.window(today, within_days, settings.registration_grace_days)
     scope = service.scope_for(principal, signatory_org_id=signatory_org_id, state=state)
-    items, next_cursor = await service.list_deadlines(
-        session, win, scope, page, base_url=str(request.base_url), lang=lang
+    documents, next_cursor = await service.list_deadlines_json(
+        reader, win, scope, page, base_url=str(request.base_url), lang=lang
     )
-    return page_response(request, Page[Deadline](items=items, next_cursor=next_cursor))
+    return json_page_response(request, documents, next_cursor)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Reader
 from app.deadlines import repository
 from app.deadlines.schemas import Deadline
 from app.http.pagination import PageParams, SortKey, decode_cursor, make_page
@@ -19,12 +20,7 @@ SORT = SortKey(
     (date, str, uuid.UUID),
 )
 
-URL_PATHS = {
-    "expiry": "/v1/agreements/{}",
-    "registration_overdue": "/v1/agreements/{}",
-    "milestone_due": "/v1/targets/{}",
-    "activity": "/v1/activities/{}",
-}
+URL_PATHS = {kind: prefix + "{}" for kind, prefix in repository.URL_PREFIXES.items()}
 
 
 def scope_for(principal: Principal, *, signatory_org_id: uuid.UUID | None, state: str | None) -> repository.Scope:
@@ -55,6 +51,24 @@ def to_deadline(row: dict[str, Any], base_url: str, lang: str) -> Deadline:
         title=title_of(row, lang),
         url=base_url.rstrip("/") + path,
     )
+
+
+async def list_deadlines_json(
+    reader: Reader,
+    win: repository.Window,
+    scope: repository.Scope,
+    page: PageParams,
+    *,
+    base_url: str,
+    lang: str,
+) -> tuple[list[str], str | None]:
+    """The same page as list_deadlines, each item already the JSON text of its Deadline."""
+    after = None if page.cursor is None else decode_cursor(SORT, page.cursor)
+    rows = await repository.deadlines_json(
+        reader, win, scope, after=after, limit=page.limit + 1, lang=lang, base_url=base_url.rstrip("/")
+    )
+    kept, cursor = make_page(rows, SORT, page, lambda r: (r["date"], r["kind"], r["subject_id"]))
+    return [str(r["document"]) for r in kept], cursor
 
 
 async def list_deadlines(

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Header
 
 
-def idempotency_key_header(
+async def idempotency_key_header(
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -20,7 +20,7 @@ def idempotency_key_header(
     """Documents the header; app.idempotency.middleware acts on it."""
 
 
-def if_match_header(
+async def if_match_header(
     if_match: Annotated[
         str | None,
         Header(

@@ -162,7 +162,9 @@ class BodyGuardMiddleware:
             try:
                 if wait <= 0:
                     raise TimeoutError
-                message = await asyncio.wait_for(receive(), wait)
+                # A deadline on this task (no task of its own per chunk, as wait_for makes).
+                async with asyncio.timeout(wait):
+                    message = await receive()
             except TimeoutError:
                 refused = RequestTimeout(
                     Text("problem.request-timeout.body", timeout=f"{self.timeout:g}", rate=f"{self.min_rate:g}")

@@ -113,7 +113,7 @@ def request_language(request: Request) -> Language:
     return lang
 
 
-def page_language(
+async def page_language(
     request: Request, lang: Annotated[str | None, Query(max_length=10, include_in_schema=False)] = None
 ) -> Language:
     """A page's language: `?lang=es|en` (a link keeps it), else as for the API."""
@@ -124,5 +124,11 @@ def page_language(
     return request_language(request)
 
 
-LanguageDep = Annotated[Language, Depends(request_language)]
+async def request_language_dependency(request: Request) -> Language:
+    """request_language as a dependency: async, so FastAPI calls it in place (a plain function
+    dependency runs in a worker thread, a hop that costs more than the function)."""
+    return request_language(request)
+
+
+LanguageDep = Annotated[Language, Depends(request_language_dependency)]
 PageLanguageDep = Annotated[Language, Depends(page_language)]

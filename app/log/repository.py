@@ -3,12 +3,16 @@
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from sqlalchemy import insert, literal, select, text
+from sqlalchemy import BigInteger, bindparam, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import SQLModel, col
 
+from app import sql_json
+from app.db import Reader
 from app.log.merkle import Node
-from app.models import LogDetail, LogEntry, LogNode
+from app.log.schemas import Entry
+from app.models import LogDetail, LogEntry, LogHead, LogNode
 
 
 async def reserve_index(session: AsyncSession) -> int:
@@ -80,6 +84,43 @@ async def node_hashes(session: AsyncSession, nodes: Iterable[Node]) -> dict[Node
 async def entries(session: AsyncSession, start: int, end: int) -> list[LogEntry]:
     stmt = select(LogEntry).where(col(LogEntry.index) >= start, col(LogEntry.index) < end).order_by(col(LogEntry.index))
     return list((await session.execute(stmt)).scalars())
+
+
+_E = LogEntry.__table__.c  # type: ignore[attr-defined]
+_ENTRY_JSON = sql_json.obj(
+    [
+        (
+            name,
+            sql_json.timestamp_micros(_E.at)
+            if name == "at"
+            else sql_json.hex_bytes(_E.leaf_hash)
+            if name == "leaf_hash"
+            else sql_json.value(_E[name]),
+        )
+        for name in Entry.model_fields
+    ]
+)
+_HEAD = LogHead.__table__.c  # type: ignore[attr-defined]
+_START = bindparam("start", type_=BigInteger())
+_END = bindparam("end", type_=BigInteger())
+_ENTRIES_JSON = (
+    select(_ENTRY_JSON.label("document"), _E.index)
+    .where(_E.index >= _START, _E.index < func.least(_END, select(_HEAD.size).where(_HEAD.id == 1).scalar_subquery()))
+    .subquery()
+)
+# The committed size and the entries [start, min(end, size)) as one JSON array, in one statement.
+_SIZE_AND_ENTRIES: ClauseElement = select(
+    select(_HEAD.size).where(_HEAD.id == 1).scalar_subquery().label("size"),
+    select(sql_json.array(_ENTRIES_JSON.c.document, _ENTRIES_JSON.c.index)).scalar_subquery().label("entries"),
+)
+
+
+async def size_and_entries_json(reader: Reader, start: int, end: int) -> tuple[int, str]:
+    """The log's size, and its entries [start, min(end, size)) as the JSON text of a list of
+    Entry (built by PostgreSQL, app.sql_json)."""
+    row = await reader.fetchrow(_SIZE_AND_ENTRIES, {"start": start, "end": end})
+    assert row is not None
+    return int(row["size"]), str(row["entries"])
 
 
 async def entry(session: AsyncSession, index: int) -> LogEntry | None:

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.dependencies import optional_principal
-from app.db import SessionDep
+from app.db import ReaderDep, SessionDep
 from app.log import service
 from app.log.schemas import Checkpoint, ConsistencyProof, Entries, InclusionProof
 from app.log.signing import LogSigner
@@ -24,14 +24,15 @@ async def get_checkpoint(session: SessionDep, request: Request) -> Checkpoint:
     return await service.checkpoint(session, signer)
 
 
-@router.get("/entries")
+@router.get("/entries", response_model=Entries)
 async def get_entries(
-    session: SessionDep,
+    reader: ReaderDep,
     start: Index,
     end: Annotated[int, Query(ge=1, le=2**62, description="Exclusive; at most 1000 entries per call.")],
-) -> Entries:
+) -> Response:
     """Entries [start, end) with the seven fields exactly as hashed and their leaf hashes."""
-    return await service.entries(session, start, min(end, start + MAX_ENTRIES))
+    document = await service.entries_json(reader, start, min(end, start + MAX_ENTRIES))
+    return Response(content=document.encode(), media_type="application/json")
 
 
 @router.get("/proofs/inclusion")

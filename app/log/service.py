@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from app.db import Reader
 from app.errors import field_error
 from app.i18n import Text
 from app.log import merkle, registry, repository, signing
@@ -154,6 +155,16 @@ async def entries(session: AsyncSession, start: int, end: int) -> Entries:
         raise field_error(["query", "start"], Text("log.size", size=size))
     rows = await repository.entries(session, start, min(end, size))
     return Entries(entries=[to_entry(e) for e in rows])
+
+
+async def entries_json(reader: Reader, start: int, end: int) -> str:
+    """As entries, the Entries document as JSON text built by PostgreSQL (one statement)."""
+    if end <= start:
+        raise field_error(["query", "end"], Text("log.end_after_start"))
+    size, documents = await repository.size_and_entries_json(reader, start, end)
+    if (start >= size and size > 0) or start > size:
+        raise field_error(["query", "start"], Text("log.size", size=size))
+    return '{"entries":' + documents + "}"
 
 
 async def inclusion_proof(session: AsyncSession, index: int, tree_size: int) -> InclusionProof:

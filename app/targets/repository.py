@@ -2,17 +2,22 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import literal_column, select, text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.http.pagination import PageParams, SortKey, apply_keyset
+from app import sql_json
+from app.db import Reader
+from app.http.pagination import PageParams, SortKey, apply_keyset, decode_cursor
 from app.models import Measurement, Target
 from app.models.results import MeasurementStatus
 from app.targets.progress import Verified
+from app.targets.schemas import TargetRead
 
 BY_CREATED = SortKey("created", (col(Target.created_at), col(Target.id)), (datetime, uuid.UUID))
 
@@ -46,6 +51,149 @@ async def verified_for(session: AsyncSession, target_ids: Sequence[uuid.UUID]) -
     for target_id, as_of, value in (await session.execute(stmt)).all():
         found[target_id].append(Verified(as_of=as_of, value=value))
     return found
+
+
+# --- the progress page as JSON text built by PostgreSQL ------------------------------------------
+
+
+def _sql(expr: Any) -> str:
+    # asyncpg's dialect (numeric parameters): a `%` stays a `%`.
+    dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+    return str(expr.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _float(x: str) -> str:
+    """A float8 as pydantic writes a float ("12.5", "100.0", "-0.0"), or NULL when its spelling
+    could differ (outside 1e-4 <= |x| < 1e15, where the two switch to exponents differently):
+    NULL makes the whole document NULL, and the page is then written by the models instead."""
+    return (
+        f"(CASE WHEN {x} IS NULL THEN 'null' "
+        f"WHEN {x} = 0 THEN (CASE WHEN ({x})::text LIKE '-%' THEN '-0.0' ELSE '0.0' END) "
+        f"WHEN abs({x}) < 1e-4 OR abs({x}) >= 1e15 OR {x} = 'NaN'::float8 THEN NULL "
+        f"WHEN strpos(({x})::text, '.') = 0 THEN ({x})::text || '.0' "
+        f"ELSE ({x})::text END)"
+    )
+
+
+def _json(x: str) -> str:
+    return f"coalesce(to_json({x})::text, 'null')"
+
+
+# app.targets.progress.evaluate in SQL, per milestone: the same float arithmetic (float8 is the
+# same IEEE double as Python's float); attainment rounded as round() rounds, except within a hair
+# of a tie, where the document is NULL (the models write the page). Each value is computed once,
+# in a LATERAL subquery kept apart by OFFSET 0 (else PostgreSQL pulls it up and copies the
+# expression into every place that reads it: a tree that takes longer to plan than to run).
+_STATUS = """CASE
+    WHEN p.measure = 'qualitative' THEN
+        CASE WHEN act.found THEN 'met' WHEN o.overdue THEN 'not_met' ELSE 'scheduled' END
+    WHEN act.value IS NOT NULL AND v.tv IS NOT NULL
+         AND (CASE WHEN p.ascending THEN act.value >= v.tv ELSE act.value <= v.tv END) THEN 'met'
+    WHEN NOT o.overdue THEN 'scheduled'
+    WHEN act.value IS NOT NULL AND (CASE WHEN p.ascending THEN act.value > b.base ELSE act.value < b.base END)
+        THEN 'partially_met'
+    ELSE 'not_met' END"""
+_MILESTONES = f"""(
+    SELECT CASE WHEN bool_and(doc IS NOT NULL) IS FALSE THEN NULL
+                ELSE '[' || coalesce(string_agg(doc, ',' ORDER BY ord), '') || ']' END
+      FROM (
+        SELECT ms.ord,
+               '{{"months":' || ms.months::text || ',"target_value":' || {_float("ms.tv")}
+               || ',"due_on":' || {_json("ms.due_on")} || ',"status":"' || ms.status
+               || '","actual_value":' || {_float("ms.actual")} || ',"attainment":'
+               || CASE WHEN ms.q IS NULL THEN 'null' WHEN ms.tie THEN NULL ELSE {_float("ms.attainment")} END
+               || '}}' AS doc
+          FROM (
+            SELECT e.ord, v.months, v.tv, d.due_on, act.value AS actual, st.status, qq.q, r.attainment, r.tie
+              FROM jsonb_array_elements(p.milestones) WITH ORDINALITY AS e(m, ord)
+              CROSS JOIN LATERAL (
+                  SELECT (e.m->>'months')::int AS months, (e.m->>'target_value')::float8 AS tv OFFSET 0) v
+              CROSS JOIN LATERAL (
+                  SELECT CAST(a.in_force_on + make_interval(months => v.months) AS date) AS due_on OFFSET 0) d
+              CROSS JOIN LATERAL (SELECT d.due_on IS NOT NULL AND CAST(:today AS date) > d.due_on AS overdue OFFSET 0) o
+              LEFT JOIN LATERAL (
+                  SELECT x.value::float8 AS value, true AS found FROM measurements x
+                   WHERE x.target_id = p.id AND x.status = 'verified'
+                     AND x.as_of <= CASE WHEN o.overdue THEN d.due_on ELSE CAST(:today AS date) END
+                   ORDER BY x.as_of DESC, x.created_at DESC LIMIT 1) act ON true
+              CROSS JOIN LATERAL (SELECT {_STATUS} AS status OFFSET 0) st
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN p.measure <> 'qualitative' AND act.value IS NOT NULL AND v.tv IS NOT NULL
+                                   AND v.tv <> b.base
+                              THEN (act.value - b.base) / (v.tv - b.base) END AS q OFFSET 0) qq
+              CROSS JOIN LATERAL (
+                  SELECT round(qq.q::numeric, 4)::float8 AS attainment,
+                         abs(abs(qq.q * 10000 - trunc(qq.q * 10000)) - 0.5) < 1e-6 AS tie OFFSET 0) r
+          ) ms
+      ) docs
+)"""  # noqa: S608 - constants only
+_BASELINE = f"""CASE WHEN p.baseline_value IS NULL AND p.baseline_on IS NULL AND p.baseline_comment IS NULL THEN 'null'
+    ELSE '{{"value":' || {_float("b.value")} || ',"on":' || {_json("p.baseline_on")}
+         || ',"comment":' || {_json("p.baseline_comment")} || '}}' END"""
+_LATEST = f"""CASE WHEN lt.as_of IS NULL THEN 'null'
+    ELSE '{{"value":' || {_float("lt.value")} || ',"as_of":' || {_json("lt.as_of")} || '}}' END"""
+
+
+def _progress_sql(*, after: bool) -> str:
+    created_at = _sql(sql_json.timestamp(literal_column("p.created_at")))
+    updated_at = _sql(sql_json.timestamp(literal_column("p.updated_at")))
+    fields = {
+        "id": _json("p.id"),
+        "agreement_id": _json("p.agreement_id"),
+        "indicator": _json("p.indicator"),
+        "title": _json("p.title"),
+        "description": _json("p.description"),
+        "measure": _json("p.measure"),
+        "unit": _json("p.unit"),
+        "ascending": _json("p.ascending"),
+        "baseline": _BASELINE,
+        "milestones": _MILESTONES,
+        "responsible_org_id": _json("p.responsible_org_id"),
+        "latest": _LATEST,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+    document = " || ".join(
+        f"'{'{' if i == 0 else ','}\"{name}\":' || ({fields[name]})" for i, name in enumerate(TargetRead.model_fields)
+    )
+    keyset = (
+        "AND (t.created_at, t.id) > (CAST(:after_created AS timestamptz), CAST(:after_id AS uuid))" if after else ""
+    )
+    return f"""
+    WITH a AS (
+        SELECT CASE WHEN signed_on IS NOT NULL THEN coalesce(entry_into_force_on, signed_on) END AS in_force_on
+          FROM agreements WHERE id = CAST(:agreement_id AS uuid)
+    ), page AS (
+        SELECT t.* FROM targets t WHERE t.agreement_id = CAST(:agreement_id AS uuid) {keyset}
+         ORDER BY t.created_at, t.id LIMIT :limit
+    )
+    SELECT ({document} || '}}') AS document, p.created_at, p.id
+      FROM page p
+      CROSS JOIN a
+      CROSS JOIN LATERAL (
+          SELECT p.baseline_value::float8 AS value, coalesce(p.baseline_value::float8, 0) AS base OFFSET 0) b
+      LEFT JOIN LATERAL (
+          SELECT x.value::float8 AS value, x.as_of FROM measurements x
+           WHERE x.target_id = p.id AND x.status = 'verified'
+           ORDER BY x.as_of DESC, x.created_at DESC LIMIT 1) lt ON true
+     ORDER BY p.created_at, p.id
+    """  # noqa: S608 - constants only
+
+
+_PROGRESS = {after: text(_progress_sql(after=after)) for after in (False, True)}
+
+
+async def progress_page_json(
+    reader: Reader, agreement_id: uuid.UUID, params: PageParams, today: date
+) -> Sequence[Mapping[str, Any]]:
+    """A page of the agreement's targets (one extra row), each as the JSON text of its TargetRead
+    with milestones evaluated today ("document", NULL where a number's spelling could differ from
+    pydantic's), beside its sort columns: one statement in autocommit (app.db.Reader)."""
+    values: dict[str, Any] = {"agreement_id": agreement_id, "today": today, "limit": params.limit + 1}
+    if params.cursor is not None:
+        created, target_id = decode_cursor(BY_CREATED, params.cursor)
+        values |= {"after_created": created, "after_id": target_id}
+    return await reader.fetch(_PROGRESS[params.cursor is not None], values)
 
 
 async def progress_of(session: AsyncSession, target_id: uuid.UUID) -> tuple[list[Verified], bool]:

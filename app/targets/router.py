@@ -7,15 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements.dependencies import AgreementId, VisibleAgreementDep
+from app.agreements import service as agreement_service
+from app.agreements.dependencies import AgreementId
 from app.auth.dependencies import CurrentPrincipal, OptionalPrincipal
 from app.clock import Today
-from app.db import SessionDep
-from app.http.csv import Column, Fields, Nested
+from app.db import ReaderDep, SessionDep, sessionmaker_of
+from app.http.csv import Column, Fields, Nested, wants_table
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
 from app.http.lists import CSV_CONTENT, list_response
-from app.http.pagination import Page, PageParams, page_params
+from app.http.pagination import Page, PageParams, json_page_response, page_params
 from app.targets import service
 from app.targets.schemas import Baseline, Latest, MilestoneRead, TargetCreate, TargetRead, TargetUpdate
 
@@ -50,20 +51,29 @@ TargetId = Annotated[uuid.UUID, Path(description="The target's id.")]
 
 @router.get("/v1/agreements/{agreement_id}/targets", response_model=Page[TargetRead], responses=CSV_CONTENT)
 async def list_targets(
-    agreement: VisibleAgreementDep,
-    session: SessionDep,
+    principal: OptionalPrincipal,
+    agreement_id: AgreementId,
+    reader: ReaderDep,
     today: Today,
     request: Request,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
     """The agreement's progress: each target with its milestones evaluated today from verified measurements."""
+    if not wants_table(request):
+        # The hot read: the agreement's visibility, then the page's JSON built by PostgreSQL.
+        found = await service.list_targets_json(reader, agreement_id, page, principal=principal, today=today)
+        if found is not None:
+            return json_page_response(request, *found)
 
-    async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[TargetRead], str | None]:
-        return await service.list_targets(s, agreement, p, today=today)
+    async with sessionmaker_of(request)() as session:
+        agreement = await agreement_service.get_visible(session, agreement_id, principal=principal, today=today)
 
-    return await list_response(
-        request, session, page, fetch, item=TargetRead, csv_columns=CSV_COLUMNS, filename="targets.csv"
-    )
+        async def fetch(s: AsyncSession, p: PageParams) -> tuple[list[TargetRead], str | None]:
+            return await service.list_targets(s, agreement, p, today=today)
+
+        return await list_response(
+            request, session, page, fetch, item=TargetRead, csv_columns=CSV_COLUMNS, filename="targets.csv"
+        )
 
 
 @router.post(

@@ -13,9 +13,10 @@ from app import catalogs
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementRead
+from app.db import Reader
 from app.errors import Issues, NotFound, changes_of
 from app.http.etag import check_if_match
-from app.http.pagination import PageParams, make_page
+from app.http.pagination import PageParams, encode_cursor, make_page
 from app.i18n import Text
 from app.log import registry as log_registry
 from app.log import service as log_service
@@ -263,6 +264,23 @@ async def delete_target(session: AsyncSession, locked: LockedTarget, *, principa
         raise TargetInUse(Text("targets.referenced"))
     await repository.remove(session, target)
     await _write(session, target, locked.agreement, principal, log_service.Action.delete, today)
+
+
+async def list_targets_json(
+    reader: Reader, agreement_id: uuid.UUID, params: PageParams, *, principal: Principal | None, today: date
+) -> tuple[list[str], str | None] | None:
+    """The same page as list_targets, each item already the JSON text of its TargetRead (built by
+    PostgreSQL, milestones evaluated there); None when a number on the page would be spelled
+    differently by PostgreSQL and pydantic (the caller then writes it with the models)."""
+    await agreement_service.ensure_visible(reader, agreement_id, principal=principal)
+    rows = await repository.progress_page_json(reader, agreement_id, params, today)
+    items = rows[: params.limit]
+    if any(r["document"] is None for r in items):
+        return None
+    cursor = None
+    if len(rows) > params.limit and items:
+        cursor = encode_cursor(repository.BY_CREATED, (items[-1]["created_at"], items[-1]["id"]))
+    return [str(r["document"]) for r in items], cursor
 
 
 async def list_targets(
