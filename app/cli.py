@@ -286,10 +286,10 @@ def cmd_import(args: argparse.Namespace) -> None:
         org = await org_service.resolve_organization(session, args.org)
         await service.check_org(session, org.id)
         with progress_bar(f"importing {kind.value}") as update:
-            return await service.import_sheet(
+            # The sheet is checked here: the command line has no event loop to keep free.
+            return await service.import_rows(
                 session,
-                kind,
-                sheet,
+                service.prepare(kind, sheet),
                 org_id=org.id,
                 dry_run=args.dry_run,
                 principal=service.PLATFORM_PRINCIPAL,

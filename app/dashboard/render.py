@@ -17,10 +17,11 @@ from markupsafe import Markup
 from app.dashboard.i18n import Locale
 
 
-@cache
-def environment() -> jinja2.Environment:
+def templates(*packages: str) -> jinja2.Environment:
+    """Autoescaped, strict templates from the packages' templates/ folders (the first that has a
+    name wins), so a page family can add to and override the dashboard's."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("app.dashboard", "templates"),
+        loader=jinja2.ChoiceLoader([jinja2.PackageLoader(package, "templates") for package in packages]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -29,17 +30,29 @@ def environment() -> jinja2.Environment:
 
 
 @cache
-def stylesheet() -> tuple[Markup, str]:
-    """The stylesheet (our own file, not user input: safe to inline as is) and its CSP hash."""
-    css = resources.files("app.dashboard").joinpath("templates", "dashboard.css").read_text(encoding="utf-8")
+def environment() -> jinja2.Environment:
+    return templates("app.dashboard")
+
+
+def inline_style(css: str) -> tuple[Markup, str]:
+    """A stylesheet (our own files, not user input: safe to inline as is) and its CSP hash."""
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    return Markup(css), f"'sha256-{digest}'"  # noqa: S704 - a file shipped in the package
+    return Markup(css), f"'sha256-{digest}'"  # noqa: S704 - files shipped in the package
 
 
-def security_headers(frame_ancestors: str = "'none'") -> dict[str, str]:
-    """Nothing loaded but the inline stylesheet; framed by nobody, except the embeds, whose
-    caller names the portals that may frame them (PACTA_EMBED_ORIGINS)."""
-    _, style_hash = stylesheet()
+@cache
+def stylesheet() -> tuple[Markup, str]:
+    """The dashboard's stylesheet, inlined, and its CSP hash."""
+    css = resources.files("app.dashboard").joinpath("templates", "dashboard.css").read_text(encoding="utf-8")
+    return inline_style(css)
+
+
+def security_headers(frame_ancestors: str = "'none'", style_hash: str | None = None) -> dict[str, str]:
+    """Nothing loaded but the inline stylesheet (the dashboard's unless `style_hash` names
+    another); framed by nobody, except the embeds, whose caller names the portals that may frame
+    them (PACTA_EMBED_ORIGINS)."""
+    if style_hash is None:
+        _, style_hash = stylesheet()
     return {
         "Content-Security-Policy": (
             f"default-src 'none'; style-src {style_hash}; img-src 'self' data:; "

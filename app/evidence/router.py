@@ -23,6 +23,7 @@ from app.evidence.schemas import EvidenceRead, EvidenceReview, Provenance
 from app.http.etag import none_match, set_etag
 from app.http.headers import idempotency_key_header
 from app.http.lists import CSV_CONTENT, list_response
+from app.http.multipart import streamed_form_body
 from app.http.pagination import Page, PageParams, page_params
 from app.http.ranges import Unsatisfiable, parse_range
 from app.i18n import Text
@@ -78,44 +79,27 @@ def _nullable(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 # The form the route reads itself, as streamed multipart (what File()/Form() parameters declared).
-UPLOAD_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "title": "Body_upload_evidence",
-                "type": "object",
-                "properties": {
-                    "file": {
-                        "type": "string",
-                        "contentMediaType": "application/octet-stream",
-                        "title": "File",
-                        "description": "The document; its type is judged from its bytes.",
-                    },
-                    "title": {"type": "string", "minLength": 1, "maxLength": 300, "title": "Title"},
-                    "document_type": {"$ref": "#/components/schemas/DocumentType"},
-                    "description": _nullable({"type": "string", "maxLength": 10000}, title="Description"),
-                    "language": _nullable(
-                        {"type": "string", "pattern": r"^[a-z]{2}$"}, title="Language", description="ISO 639-1."
-                    ),
-                    "document_date": _nullable({"type": "string", "format": "date"}, title="Document Date"),
-                    "target_id": _nullable({"type": "string", "format": "uuid"}, title="Target Id"),
-                    "supersedes_id": _nullable(
-                        {"type": "string", "format": "uuid"},
-                        title="Supersedes Id",
-                        description="The document this one replaces.",
-                    ),
-                    "sha256": _nullable(
-                        {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
-                        title="Sha256",
-                        description="If given, the upload must hash to it (else 422).",
-                    ),
-                },
-                "required": ["file", "title", "document_type"],
-            }
-        }
+UPLOAD_BODY = streamed_form_body(
+    "Body_upload_evidence",
+    "The document; its type is judged from its bytes.",
+    {
+        "title": {"type": "string", "minLength": 1, "maxLength": 300, "title": "Title"},
+        "document_type": {"$ref": "#/components/schemas/DocumentType"},
+        "description": _nullable({"type": "string", "maxLength": 10000}, title="Description"),
+        "language": _nullable({"type": "string", "pattern": r"^[a-z]{2}$"}, title="Language", description="ISO 639-1."),
+        "document_date": _nullable({"type": "string", "format": "date"}, title="Document Date"),
+        "target_id": _nullable({"type": "string", "format": "uuid"}, title="Target Id"),
+        "supersedes_id": _nullable(
+            {"type": "string", "format": "uuid"}, title="Supersedes Id", description="The document this one replaces."
+        ),
+        "sha256": _nullable(
+            {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
+            title="Sha256",
+            description="If given, the upload must hash to it (else 422).",
+        ),
     },
-}
+    ("title", "document_type"),
+)
 
 
 @router.post(

@@ -189,8 +189,19 @@ def _is_number(text: str) -> bool:
 PageFetcher = Callable[[str | None, int], Awaitable[tuple[Sequence[BaseModel], str | None]]]
 
 
-def _disposition(filename: str) -> dict[str, str]:
+def attachment(filename: str) -> dict[str, str]:
+    """The header that makes a download of a generated file (an ASCII name of ours)."""
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+async def pages(fetch: PageFetcher, size: int) -> AsyncIterator[Sequence[BaseModel]]:
+    """Every page `fetch(cursor, limit)` yields, the next fetched only when the last is used."""
+    cursor: str | None = None
+    while True:
+        items, cursor = await fetch(cursor, size)
+        yield items
+        if cursor is None:
+            return
 
 
 def csv_response(
@@ -204,15 +215,11 @@ def csv_response(
             buffer.write(BOM)
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(header(columns))
-        cursor: str | None = None
-        while True:
-            items, cursor = await fetch(cursor, CSV_PAGE_SIZE)
+        async for items in pages(fetch, CSV_PAGE_SIZE):
             for item in items:
                 writer.writerow([_cell(v) for v in flatten(item.model_dump(mode="json"), columns)])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-            if cursor is None:
-                break
 
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=_disposition(filename))
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=attachment(filename))

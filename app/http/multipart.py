@@ -8,6 +8,7 @@ yield to the event loop between them, so no request's parsing holds up the other
 
 import asyncio
 import hashlib
+from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -24,6 +25,32 @@ MAX_FIELD_BYTES = 64 * 1024
 # reads it (64 KiB), parsed in tens of microseconds; smaller slices cost a yield each (8 KiB: 2,560
 # yields per 20 MiB upload) and buy no fairness worth having.
 FEED_SLICE = 64 * 1024
+
+
+def streamed_form_body(
+    title: str, file_description: str, fields: dict[str, Any] | None = None, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The OpenAPI request body of a multipart form a route streams itself (what File()/Form()
+    parameters would have declared): a required `file`, then `fields`."""
+    file = {
+        "type": "string",
+        "contentMediaType": "application/octet-stream",
+        "title": "File",
+        "description": file_description,
+    }
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "title": title,
+                    "type": "object",
+                    "properties": {"file": file, **(fields or {})},
+                    "required": ["file", *required],
+                }
+            }
+        },
+    }
 
 
 class TooManyParts(PayloadTooLarge):

@@ -25,7 +25,7 @@ import anyio.to_thread
 from fastapi.responses import StreamingResponse
 from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
-from app.http.csv import XLSX_MEDIA_TYPE, Column, PageFetcher, flatten, header
+from app.http.csv import XLSX_MEDIA_TYPE, Column, PageFetcher, attachment, flatten, header, pages
 
 XLSX_PAGE_SIZE = 500
 CHUNK = 256 * 1024
@@ -105,13 +105,9 @@ def xlsx_response(columns: Sequence[Column], fetch: PageFetcher, *, filename: st
         try:
             async with _slots():
                 sheet = await anyio.to_thread.run_sync(_Sheet, path, header(columns))
-                cursor: str | None = None
-                while True:
-                    items, cursor = await fetch(cursor, XLSX_PAGE_SIZE)
+                async for items in pages(fetch, XLSX_PAGE_SIZE):
                     rows = [flatten(item.model_dump(), columns) for item in items]
                     await anyio.to_thread.run_sync(sheet.write_rows, rows)
-                    if cursor is None:
-                        break
                 await anyio.to_thread.run_sync(sheet.close)
             with open(path, "rb") as file:  # noqa: ASYNC230 - each read runs in a worker thread
                 while chunk := await anyio.to_thread.run_sync(file.read, CHUNK):
@@ -119,6 +115,4 @@ def xlsx_response(columns: Sequence[Column], fetch: PageFetcher, *, filename: st
         finally:
             os.unlink(path)
 
-    return StreamingResponse(
-        body(), media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return StreamingResponse(body(), media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))

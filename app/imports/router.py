@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import MalformedBody
 from app.evidence.multipart import StreamedForm, boundary_of
+from app.http.csv import XLSX_MEDIA_TYPE, attachment
 from app.http.headers import idempotency_key_header
 from app.i18n import Text
 from app.imports import service, templates
@@ -20,7 +21,6 @@ from app.imports.schemas import ImportKind, ImportResult, import_body
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KindPath = Annotated[ImportKind, Path(description="What the file holds: agreements or targets.")]
 
 
@@ -88,7 +88,7 @@ async def get_import_template_csv(
     return Response(
         templates.template_csv(kind, bom=bom),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="pacta-{kind.value}.csv"'},
+        headers=attachment(f"pacta-{kind.value}.csv"),
     )
 
 
@@ -108,5 +108,5 @@ async def get_import_template_xlsx(kind: KindPath) -> Response:
     return Response(
         templates.template_xlsx(kind),
         media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="pacta-{kind.value}.xlsx"'},
+        headers=attachment(f"pacta-{kind.value}.xlsx"),
     )

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.http.multipart import streamed_form_body
+
 
 class ImportKind(StrEnum):
     agreements = "agreements"
@@ -24,24 +26,8 @@ class ImportResult(BaseModel):
 
 def import_body() -> dict[str, Any]:
     """The multipart form the route reads itself (streamed), as OpenAPI documents it."""
-    return {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "title": "Body_import_rows",
-                    "type": "object",
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "contentMediaType": "application/octet-stream",
-                            "title": "File",
-                            "description": "CSV (UTF-8, with or without BOM, or Windows-1252) or XLSX; "
-                            "the type is judged from the bytes. Columns as in the template.",
-                        }
-                    },
-                    "required": ["file"],
-                }
-            }
-        },
-    }
+    return streamed_form_body(
+        "Body_import_rows",
+        "CSV (UTF-8, with or without BOM, or Windows-1252) or XLSX; "
+        "the type is judged from the bytes. Columns as in the template.",
+    )

@@ -202,29 +202,6 @@ def prepare_file(kind: ImportKind, file: IO[bytes]) -> Prepared:
     return prepare(kind, read_sheet(file))
 
 
-async def import_sheet(
-    session: AsyncSession,
-    kind: ImportKind,
-    sheet: Sheet,
-    *,
-    org_id: uuid.UUID,
-    dry_run: bool,
-    principal: Principal,
-    today: date,
-    progress: Progress | None = None,
-) -> ImportResult:
-    """`import_rows` of a sheet read here (the command line has no event loop to keep free)."""
-    return await import_rows(
-        session,
-        prepare(kind, sheet),
-        org_id=org_id,
-        dry_run=dry_run,
-        principal=principal,
-        today=today,
-        progress=progress,
-    )
-
-
 async def import_rows(
     session: AsyncSession,
     prepared: Prepared,

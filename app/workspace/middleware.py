@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE
@@ -85,38 +85,36 @@ class WorkspaceSessionMiddleware:
         state[STATE] = signed_in
         if signed_in is not None:
             state["organization_id"] = str(signed_in.principal.org_id)
-        if scope["method"] == "POST" and not _same_origin(scope):
-            # A form another site's page posts here, the sign-in form too (login CSRF): browsers
-            # name the page's origin on every form post.
-            lang = language_of(scope)
-            state["language"] = lang
-            refused = page(
+        turned_away = self._turned_away(scope, state, signed_in)
+        if turned_away is not None:
+            await turned_away(scope, receive, send)
+            return
+        await self.app(scope, receive, self._pages(scope, receive, send, signed_in))
+
+    @staticmethod
+    def _turned_away(scope: Scope, state: dict[str, Any], signed_in: service.SignedIn | None) -> Response | None:
+        """The answer to a post that may not reach the routes (None: it may): a form another
+        site's page posts here, the sign-in form too (login CSRF: browsers name the page's origin
+        on every form post), is refused; any other post but the sign-in must come from a live
+        session (else the sign-in page) and carry its CSRF token (else refused)."""
+        if scope["method"] != "POST":
+            return None
+        forged = not _same_origin(scope)
+        if not forged and scope["path"] == LOGIN:
+            return None
+        lang = language_of(scope)
+        state["language"] = lang
+        if not forged and signed_in is None:
+            return RedirectResponse(login_url(lang), status_code=303, headers={"Cache-Control": "no-store"})
+        if forged or signed_in is None or not service.csrf_matches(_query(scope).get("csrf"), signed_in.csrf):
+            return page(
                 "refused.html",
                 lang,
                 status_code=403,
                 message=Text("workspace.csrf_refused").render(lang),
                 **chrome(lang, signed_in, PREFIX),
             )
-            await refused(scope, receive, send)
-            return
-        if scope["method"] == "POST" and scope["path"] != LOGIN:
-            lang = language_of(scope)
-            state["language"] = lang
-            if signed_in is None:
-                response = RedirectResponse(login_url(lang), status_code=303, headers={"Cache-Control": "no-store"})
-                await response(scope, receive, send)
-                return
-            if not service.csrf_matches(_query(scope).get("csrf"), signed_in.csrf):
-                refused = page(
-                    "refused.html",
-                    lang,
-                    status_code=403,
-                    message=Text("workspace.csrf_refused").render(lang),
-                    **chrome(lang, signed_in, PREFIX),
-                )
-                await refused(scope, receive, send)
-                return
-        await self.app(scope, receive, self._pages(scope, receive, send, signed_in))
+        return None
 
     @staticmethod
     def _pages(scope: Scope, receive: Receive, send: Send, signed_in: service.SignedIn | None) -> Send:

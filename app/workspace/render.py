@@ -2,8 +2,6 @@
 the workspace's own templates and a few rules for forms and big tap targets. Pages are never
 framed, never cached, load nothing but their inline stylesheet, and post forms only to this site."""
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -14,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from app.dashboard.i18n import Locale
-from app.dashboard.render import progress_width, stylesheet
+from app.dashboard.render import inline_style, progress_width, security_headers, stylesheet, templates
 from app.i18n import Text
 
 
@@ -33,15 +31,7 @@ class Texts:
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [jinja2.PackageLoader("app.workspace", "templates"), jinja2.PackageLoader("app.dashboard", "templates")]
-        ),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return templates("app.workspace", "app.dashboard")
 
 
 @cache
@@ -49,23 +39,13 @@ def _stylesheet() -> tuple[Markup, str]:
     """The dashboard's stylesheet and the workspace's rules, inlined as one, and its CSP hash."""
     dashboard, _ = stylesheet()
     own = resources.files("app.workspace").joinpath("templates", "workspace.css").read_text(encoding="utf-8")
-    css = str(dashboard) + own
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    return Markup(css), f"'sha256-{digest}'"  # noqa: S704 - files shipped in the package
+    return inline_style(str(dashboard) + own)
 
 
 def headers() -> dict[str, str]:
     _, style_hash = _stylesheet()
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; style-src {style_hash}; img-src 'self' data:; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        # Pages show a signed-in organization's unpublished work: never kept by a cache or the back button.
-        "Cache-Control": "no-store",
-    }
+    # Pages show a signed-in organization's unpublished work: never kept by a cache or the back button.
+    return {**security_headers(style_hash=style_hash), "Cache-Control": "no-store"}
 
 
 def page(template: str, lang: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:

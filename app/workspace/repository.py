@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,15 +76,27 @@ def _signed_by(org_id: uuid.UUID | None) -> ColumnElement[bool]:
     return true() if org_id is None else col(Agreement.signatory_org_id) == org_id
 
 
-async def submitted_evidence(session: AsyncSession, org_id: uuid.UUID | None) -> list[tuple[EvidenceDocument, str]]:
+_Waiting = TypeVar("_Waiting", EvidenceDocument, Activity)
+
+
+async def _waiting(
+    session: AsyncSession, model: type[_Waiting], status: str, first: Any, org_id: uuid.UUID | None
+) -> list[tuple[_Waiting, str]]:
+    """The items of the organization's agreements in `status`, `first` (then id) first, with
+    their agreement's title: one section of the queue."""
     result = await session.execute(
-        select(EvidenceDocument, col(Agreement.title))
-        .join(Agreement, col(Agreement.id) == col(EvidenceDocument.agreement_id))
-        .where(col(EvidenceDocument.status) == EvidenceStatus.submitted.value, _signed_by(org_id))
-        .order_by(col(EvidenceDocument.uploaded_at), col(EvidenceDocument.id))
+        select(model, col(Agreement.title))
+        .join(Agreement, col(Agreement.id) == col(model.agreement_id))
+        .where(col(model.status) == status, _signed_by(org_id))
+        .order_by(first, col(model.id))
         .limit(QUEUE_LIMIT)
     )
     return [(row[0], row[1]) for row in result.all()]
+
+
+async def submitted_evidence(session: AsyncSession, org_id: uuid.UUID | None) -> list[tuple[EvidenceDocument, str]]:
+    first = col(EvidenceDocument.uploaded_at)
+    return await _waiting(session, EvidenceDocument, EvidenceStatus.submitted.value, first, org_id)
 
 
 async def reported_measurements(
@@ -117,11 +130,4 @@ async def cited(session: AsyncSession, measurement_ids: Sequence[uuid.UUID]) -> 
 
 
 async def planned_activities(session: AsyncSession, org_id: uuid.UUID | None) -> list[tuple[Activity, str]]:
-    result = await session.execute(
-        select(Activity, col(Agreement.title))
-        .join(Agreement, col(Agreement.id) == col(Activity.agreement_id))
-        .where(col(Activity.status) == ActivityStatus.planned.value, _signed_by(org_id))
-        .order_by(col(Activity.starts_at), col(Activity.id))
-        .limit(QUEUE_LIMIT)
-    )
-    return [(row[0], row[1]) for row in result.all()]
+    return await _waiting(session, Activity, ActivityStatus.planned.value, col(Activity.starts_at), org_id)

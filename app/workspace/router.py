@@ -10,8 +10,9 @@ body is read.
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ from app.activities import service as activity_service
 from app.activities.schemas import ActivityCreate, ActivityUpdate
 from app.clock import Today
 from app.config import Settings
+from app.dashboard.i18n import Locale
 from app.db import SessionDep, sessionmaker_of
 from app.errors import AppError, MalformedBody, NotFound, validation_message
 from app.evidence import service as evidence_service
@@ -95,8 +97,6 @@ def _to_login(lang: str, request: Request, done: str | None = None) -> RedirectR
 
 
 def _hours(request: Request) -> str:
-    from app.dashboard.i18n import Locale
-
     settings: Settings = request.app.state.settings
     lang = request.scope.get("state", {}).get("language", "es")
     return Locale(lang).num(settings.session_hours)
@@ -202,6 +202,32 @@ def _not_found(lang: str, signed_in: SignedIn, path: str) -> HTMLResponse:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What a workspace page reads of its request: the request itself, its unit of work, today,
+    the page's language and the session (None: signed out)."""
+
+    request: Request
+    session: AsyncSession
+    today: date
+    lang: str
+    signed_in: SignedIn | None
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.request.app.state.settings
+        return settings
+
+
+async def visit_of(
+    request: Request, session: SessionDep, today: Today, lang: PageLanguageDep, signed_in: MaybeSignedIn
+) -> Visit:
+    return Visit(request=request, session=session, today=today, lang=lang, signed_in=signed_in)
+
+
+VisitDep = Annotated[Visit, Depends(visit_of)]
+
+
 # --- signing in and out ---------------------------------------------------------------------------------
 
 
@@ -257,19 +283,20 @@ async def workspace_logout(request: Request, lang: PageLanguageDep, signed_in: M
 
 
 @router.get(PREFIX, response_model=None)
-async def workspace_home(
-    request: Request, session: SessionDep, today: Today, lang: PageLanguageDep, signed_in: MaybeSignedIn
-) -> Response:
+async def workspace_home(visit: VisitDep) -> Response:
     """My agreements: those the key's organization signed or takes part in."""
+    request, session, lang, signed_in = visit.request, visit.session, visit.lang, visit.signed_in
     if signed_in is None:
         return _to_login(lang, request)
     cursor = request.query_params.get("cursor")
     try:
         agreements, next_cursor = await service.my_agreements(
-            session, signed_in.principal, today=today, cursor=cursor[:2000] if cursor else None
+            session, signed_in.principal, today=visit.today, cursor=cursor[:2000] if cursor else None
         )
     except AppError:
-        agreements, next_cursor = await service.my_agreements(session, signed_in.principal, today=today, cursor=None)
+        agreements, next_cursor = await service.my_agreements(
+            session, signed_in.principal, today=visit.today, cursor=None
+        )
     context = chrome(lang, signed_in, PREFIX)
     context["notice"] = _notice(request, lang)
     return page(
@@ -282,59 +309,64 @@ async def workspace_home(
 
 
 @router.get(PREFIX + "/agreements/{agreement_id}", response_model=None)
-async def workspace_agreement(
-    agreement_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_agreement(agreement_id: str, visit: VisitDep) -> Response:
     """An agreement: its targets with milestones and progress, its evidence and activities."""
+    lang, signed_in = visit.lang, visit.signed_in
     if signed_in is None:
-        return _to_login(lang, request)
+        return _to_login(lang, visit.request)
     path = f"{PREFIX}/agreements/{agreement_id}"
     found = _uuid(agreement_id)
     try:
         if found is None:
             raise NotFound
-        view = await service.agreement_view(session, found, signed_in.principal, today=today)
+        view = await service.agreement_view(visit.session, found, signed_in.principal, today=visit.today)
     except NotFound:
         return _not_found(lang, signed_in, path)
     context = chrome(lang, signed_in, path)
-    context["notice"] = _notice(request, lang)
+    context["notice"] = _notice(visit.request, lang)
     return page("agreement.html", lang, view=view, **context)
 
 
-# --- upload evidence ------------------------------------------------------------------------------------
+# --- the forms: upload evidence, report a measurement, propose an activity -----------------------------
 
 
-def _upload_choices(view: service.AgreementView, lang: str) -> dict[str, Any]:
-    from app.dashboard.i18n import Locale
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A form about an agreement or a target, for its contributors: one path shows it, fills it
+    in again with the API's refusal next to its fields, and turns it away (404, 403) alike."""
 
-    t = Locale(lang)
-    return {
-        "document_types": [(d.value, t.label("document_type", d.value)) for d in DocumentType],
-        "targets": [(str(target.id), target.title) for target in view.targets],
-    }
+    path: str  # with {} for the agreement's or target's id
+    template: str
+    fields: frozenset[str]  # what the page shows next to a field; any other message goes on top
+    forbidden: str  # the refusal's key for a key whose organization does not contribute
+    # The page's view (NotFound: missing or hidden) and the rest of the template's context.
+    load: Callable[[Visit, uuid.UUID, SignedIn], Awaitable[tuple[service.AgreementView, dict[str, Any]]]]
+    # What the form says before anything is typed.
+    blank: Callable[[Visit], dict[str, Any]] = lambda _: {}
+    # The field a refusal about no field is said next to (None: on top of the form).
+    default_field: Callable[[Exception], str | None] = lambda _: None
+    # A 404 from the change answers the 404 page at once (False: it is refused like any other
+    # refusal, after the rollback and the drain, and the form's page, which looks again, says 404).
+    missing_is_page: bool = True
+
+    def at(self, found: object) -> str:
+        return self.path.format(found)
 
 
-async def _upload_page(
-    session: AsyncSession,
-    request: Request,
-    agreement_id: uuid.UUID,
+async def _form_page(
+    form: Form,
+    visit: Visit,
+    found: uuid.UUID,
     signed_in: SignedIn,
-    lang: str,
-    today: Any,
     *,
     status_code: int = 200,
     errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     form_error: str | None = None,
 ) -> Response:
-    path = f"{PREFIX}/agreements/{agreement_id}/evidence"
+    lang, path = visit.lang, form.at(found)
     try:
-        view = await service.agreement_view(session, agreement_id, signed_in.principal, today=today)
+        view, extra = await form.load(visit, found, signed_in)
     except NotFound:
         return _not_found(lang, signed_in, path)
     if not view.contributes:
@@ -342,43 +374,142 @@ async def _upload_page(
             "refused.html",
             lang,
             status_code=403,
-            message=Text("evidence.upload_forbidden").render(lang),
+            message=Text(form.forbidden).render(lang),
             **chrome(lang, signed_in, path),
         )
-    settings: Settings = request.app.state.settings
-    from app.dashboard.i18n import Locale
-
     context = chrome(lang, signed_in, path)
     context["form_error"] = form_error
     return page(
-        "upload.html",
+        form.template,
         lang,
         status_code=status_code,
         view=view,
         errors=errors or {},
-        values=values or {},
-        limit=Locale(lang).size(settings.max_upload_bytes),
-        **_upload_choices(view, lang),
+        values=values or form.blank(visit),
+        **extra,
         **context,
     )
 
 
-@router.get(PREFIX + "/agreements/{agreement_id}/evidence", response_model=None)
-async def workspace_upload_page(
-    agreement_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
-    """The upload form."""
+async def _show(form: Form, visit: Visit, raw_id: str) -> Response:
+    """A form's page (GET)."""
+    signed_in = visit.signed_in
     if signed_in is None:
-        return _to_login(lang, request)
-    found = _uuid(agreement_id)
+        return _to_login(visit.lang, visit.request)
+    found = _uuid(raw_id)
     if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/agreements/{agreement_id}/evidence")
-    return await _upload_page(session, request, found, signed_in, lang, today)
+        return _not_found(visit.lang, signed_in, form.at(raw_id))
+    return await _form_page(form, visit, found, signed_in)
+
+
+Change = Callable[[uuid.UUID, SignedIn, dict[str, Any]], Awaitable[tuple[str, str]]]
+
+
+async def _submit(
+    form: Form,
+    visit: Visit,
+    raw_id: str,
+    change: Change,
+    *,
+    drain: Callable[[], Awaitable[dict[str, str]]] | None = None,
+) -> Response:
+    """A form's post: `change` reads the form, keeps what was typed in the dict it is given and
+    calls the API's service, and says where the success goes ((path, notice)); a refusal rolls
+    back and answers the form again, filled in (from `drain` after the rollback, for an upload),
+    with the API's messages."""
+    signed_in = visit.signed_in
+    assert signed_in is not None  # the middleware answered a post without a session
+    lang = visit.lang
+    found = _uuid(raw_id)
+    if found is None:
+        return _not_found(lang, signed_in, form.at(raw_id))
+    typed: dict[str, Any] = {}
+    try:
+        path, done = await change(found, signed_in, typed)
+    except (AppError, ValidationError, RequestValidationError) as exc:
+        if form.missing_is_page and isinstance(exc, NotFound):
+            return _not_found(lang, signed_in, form.at(raw_id))
+        await visit.session.rollback()
+        if drain is not None:
+            typed = await drain()
+        status, message, errors = refusal(exc, lang, fields=form.fields, default_field=form.default_field(exc))
+        return await _form_page(
+            form, visit, found, signed_in, status_code=status, errors=errors, values=typed, form_error=message
+        )
+    return _done(lang, path, done)
+
+
+async def _load_upload(
+    visit: Visit, agreement_id: uuid.UUID, signed_in: SignedIn
+) -> tuple[service.AgreementView, dict[str, Any]]:
+    view = await service.agreement_view(visit.session, agreement_id, signed_in.principal, today=visit.today)
+    t = Locale(visit.lang)
+    return view, {
+        "limit": t.size(visit.settings.max_upload_bytes),
+        "document_types": [(d.value, t.label("document_type", d.value)) for d in DocumentType],
+        "targets": [(str(target.id), target.title) for target in view.targets],
+    }
+
+
+def _on_file(exc: Exception) -> str | None:
+    """A duplicate, too large or unsupported file is said next to the file."""
+    return "file" if isinstance(exc, AppError) and exc.status in (409, 413, 415) else None
+
+
+UPLOAD = Form(
+    path=PREFIX + "/agreements/{}/evidence",
+    template="upload.html",
+    fields=UPLOAD_FIELDS,
+    forbidden="evidence.upload_forbidden",
+    load=_load_upload,
+    default_field=_on_file,
+    # Its 404 goes the way of any refusal: a body already being read is drained first (a browser
+    # sends the whole upload before it reads an answer), then the page, which looks again, says 404.
+    missing_is_page=False,
+)
+
+
+async def _load_measurement(
+    visit: Visit, target_id: uuid.UUID, signed_in: SignedIn
+) -> tuple[service.AgreementView, dict[str, Any]]:
+    target, view = await service.target_view(visit.session, target_id, signed_in.principal, today=visit.today)
+    return view, {"target": target, "target_read": next(t for t in view.targets if t.id == target.id)}
+
+
+MEASUREMENT = Form(
+    path=PREFIX + "/targets/{}/measurements",
+    template="measurement.html",
+    fields=MEASUREMENT_FIELDS,
+    forbidden="measurements.report_forbidden",
+    load=_load_measurement,
+    blank=lambda visit: {"as_of": visit.today.isoformat()},
+)
+
+
+async def _load_activity(
+    visit: Visit, agreement_id: uuid.UUID, signed_in: SignedIn
+) -> tuple[service.AgreementView, dict[str, Any]]:
+    view = await service.agreement_view(visit.session, agreement_id, signed_in.principal, today=visit.today)
+    t = Locale(visit.lang)
+    return view, {
+        "kinds": [(k.value, t.label("activity_kind", k.value)) for k in ActivityKind],
+        "zone": visit.settings.timezone,
+    }
+
+
+ACTIVITY = Form(
+    path=PREFIX + "/agreements/{}/activities",
+    template="activity.html",
+    fields=ACTIVITY_FIELDS,
+    forbidden="activities.add_forbidden",
+    load=_load_activity,
+)
+
+
+@router.get(PREFIX + "/agreements/{agreement_id}/evidence", response_model=None)
+async def workspace_upload_page(agreement_id: str, visit: VisitDep) -> Response:
+    """The upload form."""
+    return await _show(UPLOAD, visit, agreement_id)
 
 
 class BrowserForm(StreamedForm):
@@ -401,55 +532,29 @@ class BrowserForm(StreamedForm):
 
 
 @router.post(PREFIX + "/agreements/{agreement_id}/evidence", response_model=None, openapi_extra=TAKES_FILES)
-async def workspace_upload(
-    agreement_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_upload(agreement_id: str, visit: VisitDep) -> Response:
     """Upload evidence: the API's upload service, streamed the same way, with the same limits and checks."""
-    assert signed_in is not None  # the middleware answered a post without a session
-    found = _uuid(agreement_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/agreements/{agreement_id}/evidence")
-    settings: Settings = request.app.state.settings
-    storage: EvidenceStorage = request.app.state.storage
+    request = visit.request
     boundary = boundary_of(request.headers.get("content-type"))
-    stream = request.stream()
-    body = BrowserForm(stream, boundary) if boundary is not None else None
-    try:
+    body = BrowserForm(request.stream(), boundary) if boundary is not None else None
+
+    async def upload(found: uuid.UUID, signed_in: SignedIn, _: dict[str, Any]) -> tuple[str, str]:
+        storage: EvidenceStorage = request.app.state.storage
         try:
             await evidence_service.upload_evidence(
-                session,
+                visit.session,
                 storage,
                 found,
                 body,
                 principal=signed_in.principal,
-                today=today,
-                max_bytes=settings.max_upload_bytes,
+                today=visit.today,
+                max_bytes=visit.settings.max_upload_bytes,
             )
         except ClientDisconnect as exc:
             raise MalformedBody(Text("evidence.client_gone")) from exc
-    except (AppError, RequestValidationError) as exc:
-        await session.rollback()
-        values = await _drain(body)
-        on_file = isinstance(exc, AppError) and exc.status in (409, 413, 415)
-        status, message, errors = refusal(exc, lang, fields=UPLOAD_FIELDS, default_field="file" if on_file else None)
-        return await _upload_page(
-            session,
-            request,
-            found,
-            signed_in,
-            lang,
-            today,
-            status_code=status,
-            errors=errors,
-            values=values,
-            form_error=message,
-        )
-    return _done(lang, f"{PREFIX}/agreements/{found}", "evidence_uploaded")
+        return f"{PREFIX}/agreements/{found}", "evidence_uploaded"
+
+    return await _submit(UPLOAD, visit, agreement_id, upload, drain=lambda: _drain(body))
 
 
 async def _drain(body: "BrowserForm | None") -> dict[str, str]:
@@ -467,28 +572,22 @@ async def _drain(body: "BrowserForm | None") -> dict[str, str]:
 
 
 @router.get(PREFIX + "/evidence/{evidence_id}/content", response_model=None)
-async def workspace_evidence_content(
-    evidence_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_evidence_content(evidence_id: str, visit: VisitDep) -> Response:
     """A document's bytes for the session's key (a reviewer reads what was submitted)."""
+    lang, signed_in = visit.lang, visit.signed_in
     if signed_in is None:
-        return _to_login(lang, request)
+        return _to_login(lang, visit.request)
     path = f"{PREFIX}/evidence/{evidence_id}/content"
     found = _uuid(evidence_id)
     try:
         if found is None:
             raise NotFound
         document, _ = await evidence_service.visible_evidence(
-            session, found, principal=signed_in.principal, today=today
+            visit.session, found, principal=signed_in.principal, today=visit.today
         )
     except NotFound:
         return _not_found(lang, signed_in, path)
-    storage: EvidenceStorage = request.app.state.storage
+    storage: EvidenceStorage = visit.request.app.state.storage
     safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in document.filename)
     disposition = f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(document.filename, safe='')}"
 
@@ -510,168 +609,36 @@ async def workspace_evidence_content(
     )
 
 
-# --- report a measurement -------------------------------------------------------------------------------
-
-
-async def _measurement_page(
-    session: AsyncSession,
-    target_id: uuid.UUID,
-    signed_in: SignedIn,
-    lang: str,
-    today: Any,
-    *,
-    status_code: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    form_error: str | None = None,
-) -> Response:
-    path = f"{PREFIX}/targets/{target_id}/measurements"
-    try:
-        target, view = await service.target_view(session, target_id, signed_in.principal, today=today)
-    except NotFound:
-        return _not_found(lang, signed_in, path)
-    if not view.contributes:
-        return page(
-            "refused.html",
-            lang,
-            status_code=403,
-            message=Text("measurements.report_forbidden").render(lang),
-            **chrome(lang, signed_in, path),
-        )
-    target_read = next(t for t in view.targets if t.id == target.id)
-    context = chrome(lang, signed_in, path)
-    context["form_error"] = form_error
-    return page(
-        "measurement.html",
-        lang,
-        status_code=status_code,
-        view=view,
-        target=target,
-        target_read=target_read,
-        errors=errors or {},
-        values=values or {"as_of": today.isoformat()},
-        **context,
-    )
-
-
 @router.get(PREFIX + "/targets/{target_id}/measurements", response_model=None)
-async def workspace_measurement_page(
-    target_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_measurement_page(target_id: str, visit: VisitDep) -> Response:
     """The form to report a measurement of a target, citing the agreement's evidence."""
-    if signed_in is None:
-        return _to_login(lang, request)
-    found = _uuid(target_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/targets/{target_id}/measurements")
-    return await _measurement_page(session, found, signed_in, lang, today)
+    return await _show(MEASUREMENT, visit, target_id)
 
 
 @router.post(PREFIX + "/targets/{target_id}/measurements", response_model=None)
-async def workspace_report_measurement(
-    target_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_report_measurement(target_id: str, visit: VisitDep) -> Response:
     """Report a measurement: the API's measurement service."""
-    assert signed_in is not None
-    found = _uuid(target_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/targets/{target_id}/measurements")
-    form = await request.form()
-    values: dict[str, Any] = _strings(form)
-    cited = [v for v in form.getlist("evidence_ids") if isinstance(v, str)]
-    values["evidence_ids"] = cited
-    try:
-        given = _blank_is_none(values, "as_of", "value", "comment")
+
+    async def report(found: uuid.UUID, signed_in: SignedIn, typed: dict[str, Any]) -> tuple[str, str]:
+        form = await visit.request.form()
+        typed.update(_strings(form))
+        cited = [v for v in form.getlist("evidence_ids") if isinstance(v, str)]
+        typed["evidence_ids"] = cited
+        given = _blank_is_none(typed, "as_of", "value", "comment")
         given["value"] = _number(given["value"])
         data = MeasurementCreate.model_validate({**given, "evidence_ids": cited})
         read = await measurement_service.report_measurement(
-            session, found, data, principal=signed_in.principal, today=today
+            visit.session, found, data, principal=signed_in.principal, today=visit.today
         )
-    except (AppError, ValidationError) as exc:
-        if isinstance(exc, NotFound):
-            return _not_found(lang, signed_in, f"{PREFIX}/targets/{target_id}/measurements")
-        await session.rollback()
-        status, message, errors = refusal(exc, lang, fields=MEASUREMENT_FIELDS)
-        return await _measurement_page(
-            session, found, signed_in, lang, today, status_code=status, errors=errors, values=values, form_error=message
-        )
-    return _done(lang, f"{PREFIX}/agreements/{read.agreement_id}", "measurement_reported")
+        return f"{PREFIX}/agreements/{read.agreement_id}", "measurement_reported"
 
-
-# --- propose an activity --------------------------------------------------------------------------------
-
-
-async def _activity_page(
-    session: AsyncSession,
-    request: Request,
-    agreement_id: uuid.UUID,
-    signed_in: SignedIn,
-    lang: str,
-    today: Any,
-    *,
-    status_code: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    form_error: str | None = None,
-) -> Response:
-    path = f"{PREFIX}/agreements/{agreement_id}/activities"
-    try:
-        view = await service.agreement_view(session, agreement_id, signed_in.principal, today=today)
-    except NotFound:
-        return _not_found(lang, signed_in, path)
-    if not view.contributes:
-        return page(
-            "refused.html",
-            lang,
-            status_code=403,
-            message=Text("activities.add_forbidden").render(lang),
-            **chrome(lang, signed_in, path),
-        )
-    from app.dashboard.i18n import Locale
-
-    settings: Settings = request.app.state.settings
-    t = Locale(lang)
-    context = chrome(lang, signed_in, path)
-    context["form_error"] = form_error
-    return page(
-        "activity.html",
-        lang,
-        status_code=status_code,
-        view=view,
-        kinds=[(k.value, t.label("activity_kind", k.value)) for k in ActivityKind],
-        zone=settings.timezone,
-        errors=errors or {},
-        values=values or {},
-        **context,
-    )
+    return await _submit(MEASUREMENT, visit, target_id, report)
 
 
 @router.get(PREFIX + "/agreements/{agreement_id}/activities", response_model=None)
-async def workspace_activity_page(
-    agreement_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_activity_page(agreement_id: str, visit: VisitDep) -> Response:
     """The form to propose an activity."""
-    if signed_in is None:
-        return _to_login(lang, request)
-    found = _uuid(agreement_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/agreements/{agreement_id}/activities")
-    return await _activity_page(session, request, found, signed_in, lang, today)
+    return await _show(ACTIVITY, visit, agreement_id)
 
 
 def _local_instant(value: str | None, settings: Settings) -> Any:
@@ -687,62 +654,33 @@ def _local_instant(value: str | None, settings: Settings) -> Any:
 
 
 @router.post(PREFIX + "/agreements/{agreement_id}/activities", response_model=None)
-async def workspace_propose_activity(
-    agreement_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_propose_activity(agreement_id: str, visit: VisitDep) -> Response:
     """Propose an activity (an editor adds one): the API's activity service; always planned."""
-    assert signed_in is not None
-    found = _uuid(agreement_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/agreements/{agreement_id}/activities")
-    settings: Settings = request.app.state.settings
-    values = _strings(await request.form())
-    given = _blank_is_none(values, "kind", "title", "starts_at", "ends_at", "place", "description")
-    given["starts_at"] = _local_instant(given["starts_at"], settings)
-    given["ends_at"] = _local_instant(given["ends_at"], settings)
-    try:
+
+    async def propose(found: uuid.UUID, signed_in: SignedIn, typed: dict[str, Any]) -> tuple[str, str]:
+        typed.update(_strings(await visit.request.form()))
+        given = _blank_is_none(typed, "kind", "title", "starts_at", "ends_at", "place", "description")
+        given["starts_at"] = _local_instant(given["starts_at"], visit.settings)
+        given["ends_at"] = _local_instant(given["ends_at"], visit.settings)
         data = ActivityCreate.model_validate(given)
-        await activity_service.create_activity(session, found, data, principal=signed_in.principal, today=today)
-    except (AppError, ValidationError) as exc:
-        if isinstance(exc, NotFound):
-            return _not_found(lang, signed_in, f"{PREFIX}/agreements/{agreement_id}/activities")
-        await session.rollback()
-        status, message, errors = refusal(exc, lang, fields=ACTIVITY_FIELDS)
-        return await _activity_page(
-            session,
-            request,
-            found,
-            signed_in,
-            lang,
-            today,
-            status_code=status,
-            errors=errors,
-            values=values,
-            form_error=message,
+        await activity_service.create_activity(
+            visit.session, found, data, principal=signed_in.principal, today=visit.today
         )
-    return _done(lang, f"{PREFIX}/agreements/{found}", "activity_proposed")
+        return f"{PREFIX}/agreements/{found}", "activity_proposed"
+
+    return await _submit(ACTIVITY, visit, agreement_id, propose)
 
 
 # --- the review queue -----------------------------------------------------------------------------------
 
 
 async def _queue_page(
-    request: Request,
-    session: AsyncSession,
-    signed_in: SignedIn,
-    lang: str,
-    *,
-    status_code: int = 200,
-    item_errors: dict[str, str] | None = None,
+    visit: Visit, signed_in: SignedIn, *, status_code: int = 200, item_errors: dict[str, str] | None = None
 ) -> Response:
-    queue = await service.review_queue(session, signed_in.principal)
+    lang = visit.lang
+    queue = await service.review_queue(visit.session, signed_in.principal)
     context = chrome(lang, signed_in, f"{PREFIX}/review")
-    context["notice"] = _notice(request, lang) if status_code == 200 else None
+    context["notice"] = _notice(visit.request, lang) if status_code == 200 else None
     listed = {str(d.id) for d, _ in queue.evidence} | {str(q.measurement.id) for q in queue.measurements}
     listed |= {str(q.activity.id) for q in queue.activities}
     # A refusal about an item no longer in the queue (decided meanwhile, or never visible) is said on top.
@@ -751,100 +689,75 @@ async def _queue_page(
 
 
 @router.get(PREFIX + "/review", response_model=None)
-async def workspace_review_queue(
-    request: Request, session: SessionDep, lang: PageLanguageDep, signed_in: MaybeSignedIn
-) -> Response:
+async def workspace_review_queue(visit: VisitDep) -> Response:
     """The editor's queue: evidence to accept or reject, measurements to verify, activities to confirm."""
-    if signed_in is None:
-        return _to_login(lang, request)
-    return await _queue_page(request, session, signed_in, lang)
+    if visit.signed_in is None:
+        return _to_login(visit.lang, visit.request)
+    return await _queue_page(visit, visit.signed_in)
 
 
-async def _decided(
-    request: Request,
-    session: AsyncSession,
-    signed_in: SignedIn,
-    lang: str,
-    item: str,
-    exc: AppError | ValidationError,
-) -> Response:
-    await session.rollback()
-    status, message, _ = refusal(exc, lang)
-    return await _queue_page(request, session, signed_in, lang, status_code=status, item_errors={item: message or ""})
+Decision = Callable[[uuid.UUID, SignedIn, dict[str, str]], Awaitable[str]]
+
+
+async def _decide(visit: Visit, raw_id: str, decision: Decision) -> Response:
+    """A decision on an item of the queue: `decision` calls the API's service with the form's
+    fields and names the notice of the success; a refusal is said next to the item."""
+    signed_in = visit.signed_in
+    assert signed_in is not None  # the middleware answered a post without a session
+    found = _uuid(raw_id)
+    if found is None:
+        return _not_found(visit.lang, signed_in, f"{PREFIX}/review")
+    values = _strings(await visit.request.form())
+    try:
+        done = await decision(found, signed_in, values)
+    except (AppError, ValidationError) as exc:
+        await visit.session.rollback()
+        status, message, _ = refusal(exc, visit.lang)
+        return await _queue_page(visit, signed_in, status_code=status, item_errors={str(found): message or ""})
+    return _done(visit.lang, f"{PREFIX}/review", done)
 
 
 @router.post(PREFIX + "/evidence/{evidence_id}/review", response_model=None)
-async def workspace_review_evidence(
-    evidence_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_review_evidence(evidence_id: str, visit: VisitDep) -> Response:
     """Accept or reject a document: the API's evidence review."""
-    assert signed_in is not None
-    found = _uuid(evidence_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/review")
-    values = _strings(await request.form())
-    try:
+
+    async def review(found: uuid.UUID, signed_in: SignedIn, values: dict[str, str]) -> str:
         data = EvidenceReview.model_validate(_blank_is_none(values, "decision", "note"))
         document, _ = await evidence_service.review_evidence(
-            session, found, data, principal=signed_in.principal, today=today
+            visit.session, found, data, principal=signed_in.principal, today=visit.today
         )
-    except (AppError, ValidationError) as exc:
-        return await _decided(request, session, signed_in, lang, str(found), exc)
-    return _done(lang, f"{PREFIX}/review", f"evidence_{document.status}")
+        return f"evidence_{document.status}"
+
+    return await _decide(visit, evidence_id, review)
 
 
 @router.post(PREFIX + "/measurements/{measurement_id}/verification", response_model=None)
-async def workspace_verify_measurement(
-    measurement_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_verify_measurement(measurement_id: str, visit: VisitDep) -> Response:
     """Verify or reject a measurement: the API's verification."""
-    assert signed_in is not None
-    found = _uuid(measurement_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/review")
-    values = _strings(await request.form())
-    try:
+
+    async def verify(found: uuid.UUID, signed_in: SignedIn, values: dict[str, str]) -> str:
         data = Verification.model_validate(_blank_is_none(values, "decision", "note"))
-        read = await measurement_service.decide(session, found, data, principal=signed_in.principal, today=today)
-    except (AppError, ValidationError) as exc:
-        return await _decided(request, session, signed_in, lang, str(found), exc)
-    return _done(lang, f"{PREFIX}/review", f"measurement_{read.status.value}")
+        read = await measurement_service.decide(
+            visit.session, found, data, principal=signed_in.principal, today=visit.today
+        )
+        return f"measurement_{read.status.value}"
+
+    return await _decide(visit, measurement_id, verify)
 
 
 @router.post(PREFIX + "/activities/{activity_id}/confirmation", response_model=None)
-async def workspace_confirm_activity(
-    activity_id: str,
-    request: Request,
-    session: SessionDep,
-    today: Today,
-    lang: PageLanguageDep,
-    signed_in: MaybeSignedIn,
-) -> Response:
+async def workspace_confirm_activity(activity_id: str, visit: VisitDep) -> Response:
     """Confirm a planned activity: the API's PATCH of its status, If-Match from the form."""
-    assert signed_in is not None
-    found = _uuid(activity_id)
-    if found is None:
-        return _not_found(lang, signed_in, f"{PREFIX}/review")
-    values = _strings(await request.form())
-    try:
+
+    async def confirm(found: uuid.UUID, signed_in: SignedIn, values: dict[str, str]) -> str:
         await activity_service.change_activity(
-            session,
+            visit.session,
             found,
             ActivityUpdate(status=ActivityStatus.confirmed),
             if_match=values.get("etag") or None,
             principal=signed_in.principal,
-            today=today,
+            today=visit.today,
         )
-    except AppError as exc:
-        return await _decided(request, session, signed_in, lang, str(found), exc)
-    return _done(lang, f"{PREFIX}/review", "activity_confirmed")
+        return "activity_confirmed"
+
+    return await _decide(visit, activity_id, confirm)
