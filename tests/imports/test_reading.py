@@ -134,7 +134,8 @@ MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 def test_cells_and_rows_without_references_are_counted_in_order() -> None:
     parts = _parts(_xlsx([["a"], [1]]))
     cells = b"<c><v>1</v></c>" * (reading.MAX_COLUMNS + 1)
-    parts["xl/worksheets/sheet1.xml"] = b"<worksheet " + MAIN + b"><sheetData><row>" + cells + b"</row></sheetData></worksheet>"
+    sheet = b"<worksheet " + MAIN + b"><sheetData><row>" + cells + b"</row></sheetData></worksheet>"
+    parts["xl/worksheets/sheet1.xml"] = sheet
     with pytest.raises(reading.UnreadableFile) as wide:
         _read(_zip(parts))
     assert wide.value.detail is not None
