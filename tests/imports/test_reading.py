@@ -175,9 +175,10 @@ def test_a_zip_that_is_not_an_xlsx_is_refused() -> None:
 
 def test_a_doctype_in_a_sheet_is_refused() -> None:
     parts = _parts(_xlsx([["a"], [1]]))
-    parts["xl/worksheets/sheet1.xml"] = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>' + parts[
-        "xl/worksheets/sheet1.xml"
-    ].split(b"?>", 1)[-1]
+    parts["xl/worksheets/sheet1.xml"] = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+        + parts["xl/worksheets/sheet1.xml"].split(b"?>", 1)[-1]
+    )
     with pytest.raises(reading.UnreadableFile):
         _read(_zip(parts))
 
@@ -187,7 +188,9 @@ def test_one_huge_cell_is_refused_by_the_parts_bound_before_calamine_unpacks_it(
     parts = _parts(_xlsx([["a"], [1]]))
     big = b"x" * (70 * 1024 * 1024)
     parts["xl/worksheets/sheet1.xml"] = (
-        b"<worksheet " + MAIN + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+        b"<worksheet "
+        + MAIN
+        + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
         + big
         + b"</t></is></c></row></sheetData></worksheet>"
     )
