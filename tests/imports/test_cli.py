@@ -110,3 +110,18 @@ def test_a_sparse_workbook_past_the_bounds_is_refused_not_fatal(
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith("pacta: ")
     assert "at most" in result.stderr
+
+
+def test_a_real_import_past_the_write_cap_is_refused_but_a_dry_run_reads_it(
+    env: dict[str, str], org: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "grande.csv"
+    path.write_bytes(csv_bytes([agreement_row(f"CAP-{i}") for i in range(3)]))
+    capped = {**env, "PACTA_IMPORT_MAX_ROWS": "2"}
+    refused = run_cli("import", str(path), "--kind", "agreements", "--org", org, env=capped)
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr.startswith("pacta: ")
+    assert "split" in refused.stderr
+    dry = run_cli("import", str(path), "--kind", "agreements", "--org", org, "--dry-run", env=capped)
+    assert dry.returncode == 0, dry.stderr
+    assert "3 rows read: 3 would be created" in dry.stdout
