@@ -18,7 +18,7 @@ import posixpath
 import re
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
@@ -100,10 +100,6 @@ class _Refused(Exception):
         self.error = error
 
 
-_SPREADSHEET_NS = (
-    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "http://purl.oclc.org/ooxml/spreadsheetml/main",
-)
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})?\$?([0-9]{1,7})?")
 _WORKBOOK = "xl/workbook.xml"
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
@@ -134,40 +130,66 @@ def _ref(ref: str) -> tuple[int | None, int | None]:
     return (_column_number(letters) if letters else None, int(digits) if digits else None)
 
 
-class _SheetScan:
-    """Every cell's place in a sheet's XML, read as a stream (memory flat whatever the file):
-    refused as soon as a `<row>`, `<c>` or `<dimension>` reaches past MAX_ROWS + 1 rows or
-    MAX_COLUMNS columns, before calamine sizes its grid by them."""
+def _letters(column: int) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
-    def __init__(self) -> None:
-        self.row = 0
-        self.column = 0
 
-    def check(self, column: int | None, row: int | None) -> None:
-        if row is not None and row > MAX_ROWS + 1:
+# "A" → 1 ... up to the last column allowed: a cell's column is one lookup (a sheet has a million).
+_COLUMNS = {_letters(n): n for n in range(1, MAX_COLUMNS + 1)}
+_DIGITS = "0123456789"
+_SKIPPED = frozenset({"v", "is", "t", "f", "r", "rPr"})
+
+
+def _sheet_scan() -> Callable[[str, dict[str, str]], None]:
+    """expat's start-element handler for a sheet: every cell's place, read as a stream (memory
+    flat whatever the file), refused as soon as a `<row>`, `<c>` or `<dimension>` reaches past
+    MAX_ROWS + 1 rows or MAX_COLUMNS columns, before calamine sizes its grid by them. Elements
+    are matched by local name, whatever the prefix, as calamine matches them."""
+    last_row = MAX_ROWS + 1
+    place = [0, 0]  # the current row, and the last cell's column in it
+
+    def check(column: int | None, row: int | None) -> None:
+        if row is not None and row > last_row:
             raise _Refused(_too_many_rows())
         if column is not None and column > MAX_COLUMNS:
             raise _Refused(_too_many_columns())
 
-    def start(self, name: str, attributes: dict[str, str]) -> None:
-        namespace, _, local = name.rpartition(" ")
-        if namespace not in _SPREADSHEET_NS:
+    def start(name: str, attributes: dict[str, str]) -> None:
+        if name in _SKIPPED:
             return
-        if local == "row":
+        local = name[name.rfind(":") + 1 :]
+        if local == "c":
+            given = attributes.get("r")
+            if given is None:
+                place[1] += 1
+                check(place[1], None)
+                return
+            letters = given.rstrip(_DIGITS)
+            column = _COLUMNS.get(letters)
+            digits = given[len(letters) :]
+            if column is None or not 0 < len(digits) < 8 or not digits.isascii():
+                found_column, found_row = _ref(given)
+                place[1] = found_column if found_column is not None else place[1] + 1
+                check(place[1], found_row if found_row is not None else place[0])
+                return
+            place[1] = column
+            check(column, int(digits))
+        elif local == "row":
             given = attributes.get("r")
             numbered = _ref(given)[1] if given else None
-            self.row = numbered if numbered is not None else self.row + 1
-            self.column = 0
-            self.check(None, self.row)
-        elif local == "c":
-            given = attributes.get("r")
-            column, row = _ref(given) if given else (None, None)
-            self.column = column if column is not None else self.column + 1
-            self.check(self.column, row if row is not None else self.row)
+            place[0] = numbered if numbered is not None else place[0] + 1
+            place[1] = 0
+            check(None, place[0])
         elif local == "dimension":
             for corner in attributes.get("ref", "").split(":"):
                 if corner:
-                    self.check(*_ref(corner))
+                    check(*_ref(corner))
+
+    return start
 
 
 def _no_doctype(*_: Any) -> None:
@@ -178,7 +200,7 @@ def _no_doctype(*_: Any) -> None:
 def _scan_xml(stream: IO[bytes], limit: int, start: Any) -> None:
     """Feed a part's XML to expat in chunks, counting the bytes actually unpacked (a part whose
     directory entry lies about its size is refused all the same)."""
-    parser = expat.ParserCreate(namespace_separator=" ")
+    parser = expat.ParserCreate()
     parser.StartElementHandler = start
     parser.StartDoctypeDeclHandler = _no_doctype
     parser.EntityDeclHandler = _no_doctype
@@ -211,7 +233,7 @@ def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> set[str]:
     targets: list[str] = []
 
     def relationship(name: str, attributes: dict[str, str]) -> None:
-        if name.rpartition(" ")[2] == "Relationship" and attributes.get("TargetMode") != "External":
+        if name.rpartition(":")[2] == "Relationship" and attributes.get("TargetMode") != "External":
             targets.append(attributes.get("Target", ""))
 
     with archive.open(_WORKBOOK_RELS) as stream:
@@ -246,9 +268,8 @@ def _check_workbook(file: IO[bytes]) -> None:
                 if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                     raise PayloadTooLarge(Text("imports.packed_too_tight", ratio=MAX_RATIO))
             for name in sorted(sheets):
-                scan = _SheetScan()
                 with archive.open(name) as stream:
-                    _scan_xml(stream, MAX_SHEET_BYTES, scan.start)
+                    _scan_xml(stream, MAX_SHEET_BYTES, _sheet_scan())
     except _Refused as refused:
         raise refused.error from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:

@@ -209,3 +209,16 @@ def test_a_part_packed_past_the_ratio_is_refused() -> None:
     assert refused.value.status == 413
     assert refused.value.detail is not None
     assert refused.value.detail.key == "imports.packed_too_tight"
+
+
+def test_cells_are_found_by_local_name_whatever_their_prefix() -> None:
+    # calamine matches elements by local name: a prefix bound to any namespace still makes a cell.
+    parts = _parts(_xlsx([["a"], [1]]))
+    parts["xl/worksheets/sheet1.xml"] = (
+        b'<x:worksheet xmlns:x="urn:anything"><x:sheetData><x:row r="1">'
+        b'<x:c t=">" r="XFD1"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    with pytest.raises(reading.UnreadableFile) as refused:
+        _read(_zip(parts))
+    assert refused.value.detail is not None
+    assert refused.value.detail.key == "imports.too_many_columns"
