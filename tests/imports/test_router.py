@@ -8,7 +8,7 @@ from typing import IO, Any
 import httpx2
 import pytest
 from fastapi import FastAPI
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +32,7 @@ from tests.factories import (
     scalar,
 )
 from tests.imports.sheets import (
+    AGREEMENT_HEADER,
     IMPORTS,
     TARGET_HEADER,
     XLSX,
@@ -690,3 +691,24 @@ async def test_a_real_import_past_the_write_cap_is_refused_but_a_dry_run_checks_
     three = await post_import(client, csv_bytes([agreement_row(f"CAP-{i}") for i in range(3)]), world.headers("editor"))
     assert three.status_code == 200, three.text
     assert three.json()["created"] == 3
+
+
+# --- hostile workbooks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("far", "status"), [("XFD50001", 422), ("XFD1048576", 413), ("GR1", 422)])
+async def test_a_sparse_workbook_reaching_past_the_bounds_is_a_clear_problem_and_the_server_lives_on(
+    client: httpx2.AsyncClient, world: World, session: AsyncSession, far: str, status: int
+) -> None:
+    workbook = Workbook()
+    workbook.active.append(list(AGREEMENT_HEADER))
+    workbook.active[far] = "x"  # one cell: a few KB on disk, a grid of up to 26 GB for calamine
+    out = io.BytesIO()
+    workbook.save(out)
+    before = await written(session)
+    response = await post_import(client, out.getvalue(), {**world.headers("editor"), **EN}, filename="a.xlsx")
+    body = assert_problem(response, status)
+    assert "at most" in body["detail"]
+    assert await written(session) == before
+    done = await post_import(client, csv_bytes([agreement_row("ALIVE-1")]), world.headers("editor"))
+    assert done.status_code == 200, done.text
