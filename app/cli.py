@@ -294,6 +294,7 @@ def cmd_import(args: argparse.Namespace) -> None:
                 dry_run=args.dry_run,
                 principal=service.PLATFORM_PRINCIPAL,
                 today=today_in(settings),
+                max_rows=settings.import_max_rows,
                 progress=update,
             )
 

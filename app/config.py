@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     default_language: Literal["es", "en"] = "es"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most data rows a real (not dry-run) import writes: it holds the log's head until it commits.",
+    )
     registration_grace_days: int = Field(default=90, ge=0)
     dormancy_months: int = Field(default=12, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=24)

@@ -4,9 +4,10 @@ FastAPI reads a body before it resolves a route's dependencies, and the idempote
 fingerprints the body before the route runs: without this, a bogus key could make the server take
 in 20 MB (and keep a 401 for a day) before being refused. Here the Authorization header is
 resolved once (app.auth.dependencies.authenticate: its own short transaction), a route that needs
-a key or an admin key refuses with 401/403 at once, and the principal is handed to the route
-through the scope's state. Checks that depend on the resource (may this key edit that agreement)
-stay in the services.
+a key or an admin key refuses with 401/403 at once, a route's own pre-body check
+(app.http.routes.before_body: who may import for whom, a free import slot) runs, and the
+principal is handed to the route through the scope's state. Checks that depend on the resource
+(may this key edit that agreement) stay in the services.
 """
 
 from typing import Any
@@ -23,7 +24,7 @@ from app.auth.dependencies import (
 )
 from app.errors import AppError, Forbidden, Unauthorized
 from app.http.middleware import send_app_error
-from app.http.routes import Needs, matched_route, needs
+from app.http.routes import Needs, before_body_check, matched_route, needs
 from app.i18n import Text
 from app.principal import Principal
 
@@ -36,9 +37,8 @@ class AuthenticationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        required = needs(
-            matched_route(scope), optional=optional_principal, key=required_principal, admin=admin_principal
-        )
+        route = matched_route(scope)
+        required = needs(route, optional=optional_principal, key=required_principal, admin=admin_principal)
         if required is Needs.nothing:
             # Health checks, pages, feeds with their own tokens, unknown paths: no key is looked at.
             await self.app(scope, receive, send)
@@ -55,8 +55,14 @@ class AuthenticationMiddleware:
                 raise Unauthorized(Text("auth.key_required"))
             if required is Needs.admin and principal is not None and not principal.is_admin:
                 raise Forbidden(Text("auth.admin_only"))
+            check = before_body_check(route)
+            done = None if check is None else await check(scope, principal)
         except AppError as exc:
             await send_app_error(scope, send, exc)
             return
         state["principal"] = principal
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if done is not None:
+                done()

@@ -7,7 +7,7 @@ declarations, so it cannot drift from them: a route takes files when its documen
 is multipart, and it needs a key (or an admin key) when its dependencies ask for one.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
 from typing import Any
 
@@ -85,3 +85,27 @@ def needs(
     )
     setattr(route, _NEEDS, result)  # the answer lives and dies with the route
     return result
+
+
+# A check a route runs before anything reads its body (app.auth.middleware calls it with the
+# principal, or None for an anonymous caller): it raises an AppError to refuse, or returns what to
+# call once the request is done (e.g. to give back a slot it took), or None.
+BeforeBody = Callable[[Scope, Any], Awaitable[Callable[[], None] | None]]
+_BEFORE_BODY = "_pacta_before_body"
+
+
+def before_body(check: BeforeBody) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare `check` as the endpoint's pre-body check (decorate the endpoint, under the route)."""
+
+    def declare(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(endpoint, _BEFORE_BODY, check)
+        return endpoint
+
+    return declare
+
+
+def before_body_check(route: APIRoute | None) -> BeforeBody | None:
+    if route is None:
+        return None
+    check: BeforeBody | None = getattr(route.endpoint, _BEFORE_BODY, None)
+    return check

@@ -4,7 +4,8 @@ xlsxwriter's constant_memory mode writes each row to a temporary file as it come
 so memory stays flat whatever the list's length. An XLSX is a zip whose directory comes last: it
 cannot be sent before it is finished, so the finished file is streamed in chunks, then deleted.
 The CPU-bound parts (rows, the final zip) run in a worker thread, never on the event loop, and
-at most MAX_CONCURRENT workbooks are written at once in a process.
+at most MAX_CONCURRENT workbooks are written at once in a process, with at most MAX_WAITING more
+waiting for a slot; past that, 503 with Retry-After, decided before the response starts.
 
 Cells keep their types: text is always written as a string (`write_string`, never a formula, so
 `=cmd` stays the text "=cmd"), numbers as numbers, booleans as booleans, dates as dates and
@@ -23,9 +24,12 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
+from app.errors import ServiceUnavailable
 from app.http.csv import XLSX_MEDIA_TYPE, Column, PageFetcher, attachment, flatten, header, pages
+from app.i18n import Text
 
 XLSX_PAGE_SIZE = 500
 CHUNK = 256 * 1024
@@ -83,13 +87,50 @@ class _Sheet:
 
 
 # Writing a workbook is CPU in a worker thread: a flood of XLSX requests queues for a few slots
-# (holding no database connection while it waits) instead of taking every core and thread.
+# (holding no database connection while it waits) instead of taking every core and thread, and
+# the queue is bounded: anyone, anonymous callers too, may ask for every agreement as XLSX.
 MAX_CONCURRENT = 2
-_semaphores: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+MAX_WAITING = 4
+RETRY_AFTER_SECONDS = 10
 
 
-def _slots() -> asyncio.Semaphore:
-    return _semaphores.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(MAX_CONCURRENT))
+class _Gate:
+    """One event loop's workbook slots, and how many requests hold or wait for one."""
+
+    def __init__(self) -> None:
+        self.slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self.admitted = 0
+
+    def admit(self) -> None:
+        if self.admitted >= MAX_CONCURRENT + MAX_WAITING:
+            raise ServiceUnavailable(
+                Text("http.xlsx_busy", seconds=RETRY_AFTER_SECONDS), headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+        self.admitted += 1
+
+    def leave(self) -> None:
+        self.admitted -= 1
+
+
+_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate]" = weakref.WeakKeyDictionary()
+
+
+def _gate() -> _Gate:
+    return _gates.setdefault(asyncio.get_running_loop(), _Gate())
+
+
+class _AdmittedResponse(StreamingResponse):
+    """A workbook's response: its place in the queue is given back once it is sent (or dropped)."""
+
+    def __init__(self, content: AsyncIterator[bytes], gate: _Gate, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._leave = weakref.finalize(self, gate.leave)  # once, even if never sent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._leave()
 
 
 def _plain(value: Any) -> Any:
@@ -97,13 +138,16 @@ def _plain(value: Any) -> Any:
 
 
 def xlsx_response(columns: Sequence[Column], fetch: PageFetcher, *, filename: str) -> StreamingResponse:
-    """Write every page `fetch(cursor, limit)` yields into one XLSX file, then stream it."""
+    """Write every page `fetch(cursor, limit)` yields into one XLSX file, then stream it; 503 at
+    once (before any header is sent) when MAX_CONCURRENT are written and MAX_WAITING wait."""
+    gate = _gate()
+    gate.admit()
 
     async def body() -> AsyncIterator[bytes]:
         handle, path = tempfile.mkstemp(prefix="pacta-", suffix=".xlsx")
         os.close(handle)
         try:
-            async with _slots():
+            async with gate.slots:
                 sheet = await anyio.to_thread.run_sync(_Sheet, path, header(columns))
                 async for items in pages(fetch, XLSX_PAGE_SIZE):
                     rows = [flatten(item.model_dump(), columns) for item in items]
@@ -115,4 +159,4 @@ def xlsx_response(columns: Sequence[Column], fetch: PageFetcher, *, filename: st
         finally:
             os.unlink(path)
 
-    return StreamingResponse(body(), media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))
+    return _AdmittedResponse(body(), gate, media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))

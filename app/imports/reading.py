@@ -1,21 +1,28 @@
 """A spreadsheet's bytes as a grid of cells: CSV (UTF-8 with or without BOM, else Windows-1252)
-or a workbook python-calamine reads (XLSX, and ODS and XLS alike); the type is judged from the
-bytes, never from the file's name.
+or a workbook python-calamine reads (XLSX, or the old binary XLS; a zip that is not an XLSX,
+such as ODS, is refused); the type is judged from the bytes, never from the file's name.
 
 Bounds: the file is at most PACTA_MAX_UPLOAD_BYTES (the upload limit, enforced as it arrives),
-a workbook's parts may not unpack to more than MAX_UNPACKED_BYTES (a zip bomb is refused before
-calamine unpacks anything), and a sheet has at most MAX_ROWS data rows and MAX_COLUMNS columns.
+a workbook's parts may not unpack to more than MAX_UNPACKED_BYTES in all, nor each past its own
+bound (MAX_SHEET_BYTES, MAX_STRINGS_BYTES, MAX_PART_BYTES) or MAX_RATIO times its packed size,
+and a sheet has at most MAX_ROWS data rows and MAX_COLUMNS columns. An XLSX's sheets are
+streamed through expat and checked against these bounds before calamine opens the file:
+calamine sizes its grid from the cells' references, and its failure to allocate one kills the
+process instead of raising.
 Parsing is CPU work: callers run `read_sheet` in a thread, off the event loop.
 """
 
 import csv
 import io
+import posixpath
+import re
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
+from xml.parsers import expat
 
 import python_calamine
 
@@ -25,6 +32,14 @@ from app.i18n import Text
 MAX_ROWS = 50_000
 MAX_COLUMNS = 100
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+# Each part of a workbook: a sheet's XML, the shared strings, anything else (styles, themes...).
+MAX_SHEET_BYTES = 64 * 1024 * 1024
+MAX_STRINGS_BYTES = 32 * 1024 * 1024
+MAX_PART_BYTES = 32 * 1024 * 1024
+# A part bigger than this may not unpack to more than MAX_RATIO times its packed size.
+RATIO_FLOOR = 1024 * 1024
+MAX_RATIO = 100
+SCAN_CHUNK = 64 * 1024
 # A cell longer than this is refused rather than kept: the longest field (summary) takes 10,000.
 MAX_CELL_CHARS = 20_000
 
@@ -78,21 +93,194 @@ def read_sheet(file: IO[bytes]) -> Sheet:
     return _csv(file.read())
 
 
-def _check_unpacked(file: IO[bytes]) -> None:
+class _Refused(Exception):
+    """Raised inside the XML scan (expat's callbacks) to stop it; carries the AppError."""
+
+    def __init__(self, error: AppError) -> None:
+        self.error = error
+
+
+_CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})?\$?([0-9]{1,7})?")
+_WORKBOOK = "xl/workbook.xml"
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+
+
+def _too_many_rows() -> AppError:
+    return TooManyRows(Text("imports.too_many_rows", limit=MAX_ROWS))
+
+
+def _too_many_columns() -> AppError:
+    return UnreadableFile(Text("imports.too_many_columns", limit=MAX_COLUMNS))
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _ref(ref: str) -> tuple[int | None, int | None]:
+    """("XFD50001") → (16384, 50001); a part that is absent is None; a reference past any sheet
+    (more than 3 letters or 7 digits) counts as too far."""
+    match = _CELL_REF.fullmatch(ref.strip())
+    if match is None:
+        raise _Refused(_too_many_rows() if any(c.isdigit() for c in ref) else _too_many_columns())
+    letters, digits = match.groups()
+    return (_column_number(letters) if letters else None, int(digits) if digits else None)
+
+
+def _letters(column: int) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# "A" → 1 ... up to the last column allowed: a cell's column is one lookup (a sheet has a million).
+_COLUMNS = {_letters(n): n for n in range(1, MAX_COLUMNS + 1)}
+_DIGITS = "0123456789"
+_SKIPPED = frozenset({"v", "is", "t", "f", "r", "rPr"})
+
+
+def _sheet_scan() -> Callable[[str, dict[str, str]], None]:
+    """expat's start-element handler for a sheet: every cell's place, read as a stream (memory
+    flat whatever the file), refused as soon as a `<row>`, `<c>` or `<dimension>` reaches past
+    MAX_ROWS + 1 rows or MAX_COLUMNS columns, before calamine sizes its grid by them. Elements
+    are matched by local name, whatever the prefix, as calamine matches them."""
+    last_row = MAX_ROWS + 1
+    place = [0, 0]  # the current row, and the last cell's column in it
+
+    def check(column: int | None, row: int | None) -> None:
+        if row is not None and row > last_row:
+            raise _Refused(_too_many_rows())
+        if column is not None and column > MAX_COLUMNS:
+            raise _Refused(_too_many_columns())
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        if name in _SKIPPED:
+            return
+        local = name[name.rfind(":") + 1 :]
+        if local == "c":
+            given = attributes.get("r")
+            if given is None:
+                place[1] += 1
+                check(place[1], None)
+                return
+            letters = given.rstrip(_DIGITS)
+            column = _COLUMNS.get(letters)
+            digits = given[len(letters) :]
+            if column is None or not 0 < len(digits) < 8 or not digits.isascii():
+                found_column, found_row = _ref(given)
+                place[1] = found_column if found_column is not None else place[1] + 1
+                check(place[1], found_row if found_row is not None else place[0])
+                return
+            place[1] = column
+            check(column, int(digits))
+        elif local == "row":
+            given = attributes.get("r")
+            numbered = _ref(given)[1] if given else None
+            place[0] = numbered if numbered is not None else place[0] + 1
+            place[1] = 0
+            check(None, place[0])
+        elif local == "dimension":
+            for corner in attributes.get("ref", "").split(":"):
+                if corner:
+                    check(*_ref(corner))
+
+    return start
+
+
+def _no_doctype(*_: Any) -> None:
+    # A workbook's XML never declares a DTD: one is refused (no entity tricks reach calamine).
+    raise _Refused(UnreadableFile(Text("imports.unreadable_workbook")))
+
+
+def _scan_xml(stream: IO[bytes], limit: int, start: Any) -> None:
+    """Feed a part's XML to expat in chunks, counting the bytes actually unpacked (a part whose
+    directory entry lies about its size is refused all the same)."""
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = _no_doctype
+    parser.EntityDeclHandler = _no_doctype
+    unpacked = 0
+    try:
+        while chunk := stream.read(SCAN_CHUNK):
+            unpacked += len(chunk)
+            if unpacked > limit:
+                raise _Refused(PayloadTooLarge(Text("imports.unpacks_too_large", limit=limit)))
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise _Refused(UnreadableFile(Text("imports.unreadable_workbook"))) from exc
+
+
+def _part_limit(name: str, sheets: set[str]) -> int:
+    if name in sheets:
+        return MAX_SHEET_BYTES
+    if name.lower().endswith("sharedstrings.xml"):
+        return MAX_STRINGS_BYTES
+    return MAX_PART_BYTES
+
+
+def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> set[str]:
+    """The parts calamine may read as sheets: xl/worksheets/*.xml and whatever the workbook's
+    relationships point at (a hostile file may name any part)."""
+    sheets = {n for n in names if n.startswith("xl/worksheets/") and n.count("/") == 2}
+    if _WORKBOOK_RELS not in names:
+        return sheets
+    targets: list[str] = []
+
+    def relationship(name: str, attributes: dict[str, str]) -> None:
+        if name.rpartition(":")[2] == "Relationship" and attributes.get("TargetMode") != "External":
+            targets.append(attributes.get("Target", ""))
+
+    with archive.open(_WORKBOOK_RELS) as stream:
+        _scan_xml(stream, MAX_PART_BYTES, relationship)
+    for target in targets:
+        path = target.replace("\\", "/")
+        resolved = posixpath.normpath(path.lstrip("/") if path.startswith("/") else posixpath.join("xl", path))
+        if resolved.endswith(".xml") and resolved not in (_WORKBOOK, "xl/styles.xml") and resolved in names:
+            sheets.add(resolved)
+    return sheets
+
+
+def _check_workbook(file: IO[bytes]) -> None:
+    """Everything calamine would trip on, refused before it opens the file: a zip that is not an
+    XLSX (ODS and others are never handed over unchecked), a part that unpacks too big or at a
+    zip bomb's ratio, and a sheet whose cells reach past the row or column bounds (calamine
+    allocates its grid from them: one cell at XFD50001 is gigabytes, and its failure kills the
+    process rather than raising)."""
     try:
         with zipfile.ZipFile(file) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            if _WORKBOOK not in names:
+                raise UnreadableFile(Text("imports.not_xlsx"))
+            if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
+                raise PayloadTooLarge(Text("imports.unpacks_too_large", limit=MAX_UNPACKED_BYTES))
+            sheets = _sheet_parts(archive, names)
+            for info in infos:
+                limit = _part_limit(info.filename, sheets)
+                if info.file_size > limit:
+                    raise PayloadTooLarge(Text("imports.unpacks_too_large", limit=limit))
+                if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                    raise PayloadTooLarge(Text("imports.packed_too_tight", ratio=MAX_RATIO))
+            for name in sorted(sheets):
+                with archive.open(name) as stream:
+                    _scan_xml(stream, MAX_SHEET_BYTES, _sheet_scan())
+    except _Refused as refused:
+        raise refused.error from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:
         raise UnreadableFile(Text("imports.unreadable_workbook")) from exc
     finally:
         file.seek(0)
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise PayloadTooLarge(Text("imports.unpacks_too_large", limit=MAX_UNPACKED_BYTES))
 
 
 def _workbook(file: IO[bytes], *, zipped: bool) -> Sheet:
     if zipped:
-        _check_unpacked(file)
+        _check_workbook(file)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(file)
         if not workbook.sheet_names:

@@ -2,10 +2,13 @@
 
 import asyncio
 import uuid
-from typing import IO, Annotated
+from collections.abc import Callable
+from typing import IO, Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
 from app.auth.dependencies import CurrentPrincipal, optional_principal
 from app.clock import Today
@@ -15,6 +18,7 @@ from app.errors import MalformedBody
 from app.evidence.multipart import StreamedForm, boundary_of
 from app.http.csv import XLSX_MEDIA_TYPE, attachment
 from app.http.headers import idempotency_key_header
+from app.http.routes import before_body
 from app.i18n import Text
 from app.imports import service, templates
 from app.imports.schemas import ImportKind, ImportResult, import_body
@@ -24,11 +28,20 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
 KindPath = Annotated[ImportKind, Path(description="What the file holds: agreements or targets.")]
 
 
+async def admit_import(scope: Scope, principal: Any) -> Callable[[], None] | None:
+    """Before any of the body is read, whatever the headers (an Idempotency-Key's middleware reads
+    it all): the key's role, `org` against its organization, and a free import slot."""
+    orgs = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("org")
+    state: dict[str, Any] = scope.setdefault("state", {})
+    return await service.admit(principal, orgs[-1] if orgs else None, state)
+
+
 @router.post(
     "",
     dependencies=[Depends(idempotency_key_header)],
     openapi_extra={"requestBody": import_body()},
 )
+@before_body(admit_import)
 async def import_rows(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -65,7 +78,9 @@ async def import_rows(
             principal=principal,
             today=today,
             max_bytes=settings.max_upload_bytes,
+            max_rows=settings.import_max_rows,
             parse=parse,
+            slot_held=bool(getattr(request.state, service.SLOT_HELD, False)),
         )
     except ClientDisconnect as exc:
         raise MalformedBody(Text("evidence.client_gone")) from exc

@@ -40,7 +40,7 @@ from app.evidence.multipart import StreamedForm
 from app.i18n import Text
 from app.imports import repository
 from app.imports.columns import RowFields, read_header, read_row
-from app.imports.reading import Sheet, read_sheet, spool_file
+from app.imports.reading import Sheet, TooManyRows, read_sheet, spool_file
 from app.imports.schemas import ImportKind, ImportResult
 from app.models import Agreement, OrganizationKind, Role, Target
 from app.models.organizations import PLATFORM_ORG_ID
@@ -156,17 +156,18 @@ async def import_upload(
     principal: Principal,
     today: date,
     max_bytes: int,
+    max_rows: int,
     parse: Callable[[IO[bytes]], Awaitable["Prepared"]],
+    slot_held: bool = False,
 ) -> ImportResult:
     """POST /v1/imports: who may import for whom is settled before the body is read; then the
     session gives its connection back while the client sends the file, and the unit of work
-    resumes only once the file is in and read (`parse`: `prepare_file` off the event loop)."""
+    resumes only once the file is in and read (`parse`: `prepare_file` off the event loop).
+    `slot_held`: the request's pre-body check (`admit`) already took an import slot."""
     org_id = importing_org(principal, org)
     await check_org(session, org_id)
-    if _slots.locked():
-        # Refused before a byte of the file is read: a flood of imports costs their headers only.
-        raise ServiceUnavailable(Text("imports.busy", slots=IMPORT_SLOTS), headers={"Retry-After": "30"})
-    await _slots.acquire()  # free, so it does not wait: nothing can take it in between
+    if not slot_held:
+        await _take_slot()
     try:
         await release_connection(session)
         spool = await receive(form, max_bytes=max_bytes)
@@ -174,9 +175,40 @@ async def import_upload(
             prepared = await parse(spool)
         finally:
             spool.close()
-        return await import_rows(session, prepared, org_id=org_id, dry_run=dry_run, principal=principal, today=today)
+        return await import_rows(
+            session, prepared, org_id=org_id, dry_run=dry_run, principal=principal, today=today, max_rows=max_rows
+        )
     finally:
-        _slots.release()
+        if not slot_held:
+            _slots.release()
+
+
+async def _take_slot() -> None:
+    if _slots.locked():
+        # Refused before a byte of the file is read: a flood of imports costs their headers only.
+        raise ServiceUnavailable(Text("imports.busy", slots=IMPORT_SLOTS), headers={"Retry-After": "30"})
+    await _slots.acquire()  # free, so it does not wait: nothing can take it in between
+
+
+SLOT_HELD = "import_slot_held"
+
+
+async def admit(principal: Principal | None, org: str | None, state: dict[str, Any]) -> Callable[[], None] | None:
+    """POST /v1/imports' pre-body check (app.auth.middleware runs it before the idempotency
+    middleware reads a byte): may this key import for that organization, and is an import slot
+    free; the slot is taken here and given back when the request is done. A missing key, an
+    `org` that is not a UUID and an admin's missing `org` are left to the route's own answers."""
+    if principal is None:
+        return None
+    if not principal.is_admin:  # an admin may import for anyone (a missing `org` is the route's 422)
+        try:
+            org_id = uuid.UUID(org) if org else None
+        except ValueError:
+            org_id = None
+        importing_org(principal, org_id)  # raises Forbidden only, for a key that is not an admin's
+    await _take_slot()
+    state[SLOT_HELD] = True
+    return _slots.release
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +242,16 @@ async def import_rows(
     dry_run: bool,
     principal: Principal,
     today: date,
+    max_rows: int | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Check every row and write it through the services, in one transaction; any bad row → 422
-    naming them all (ImportRejected) and nothing written; `dry_run` → the counts, nothing written."""
+    naming them all (ImportRejected) and nothing written; `dry_run` → the counts, nothing written.
+    A real import of more than `max_rows` rows (PACTA_IMPORT_MAX_ROWS) is refused (413) before
+    anything is locked: it would hold the log's head, and every other write, until it commits."""
     kind, numbers, rows, found = prepared.kind, prepared.numbers, prepared.rows, prepared.found
+    if not dry_run and max_rows is not None and len(rows) > max_rows:
+        raise TooManyRows(Text("imports.too_many_rows_to_write", limit=max_rows, rows=len(rows)))
     writer = await _Writer.prepare(session, kind, rows, principal=principal, today=today, org_id=org_id)
     outer = await session.begin_nested()
     try:

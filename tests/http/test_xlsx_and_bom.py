@@ -3,6 +3,7 @@ dates, flattened nested values, no formulas), and CSV with `?bom=true` as Excel 
 
 import csv
 import io
+import weakref
 from datetime import date, datetime
 from typing import Any
 
@@ -210,3 +211,28 @@ async def test_a_bad_bom_value_is_422_whatever_the_format(
         headers = {**world.headers("admin"), "Accept": accept}
         response = await client.get(f"{path}?bom=true&bom=null", headers=headers)
         assert_problem(response, 422, loc=["query", "bom"])
+
+
+async def test_xlsx_past_the_writers_and_the_bounded_queue_is_503_before_the_response_starts(
+    client: httpx2.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await signed_agreement(client, world, title="Acuerdo de Querétaro", summary=None)
+    monkeypatch.setattr(app.http.xlsx, "_gates", weakref.WeakKeyDictionary())
+    gate = app.http.xlsx._gate()
+    full = app.http.xlsx.MAX_CONCURRENT + app.http.xlsx.MAX_WAITING
+    assert full == 6  # 2 writing and 4 waiting per process
+    gate.admitted = full  # as if 2 workbooks were being written and 4 requests waited for a slot
+    refused = await client.get(AGREEMENTS, headers={**XLSX, "Accept-Language": "en"})
+    body = assert_problem(refused, 503)
+    assert refused.headers["retry-after"] == str(app.http.xlsx.RETRY_AFTER_SECONDS)
+    assert "content-disposition" not in refused.headers
+    assert "CSV" in body["detail"]
+    assert gate.admitted == full
+    # The CSV of the same list streams at once: it is no workbook to write.
+    assert (await client.get(AGREEMENTS, headers={"Accept": "text/csv"})).status_code == 200
+    gate.admitted = full - 1  # one place left in the queue
+    served = await client.get(AGREEMENTS, headers=XLSX)
+    assert served.status_code == 200
+    _, rows, _ = read_sheet(served)
+    assert [r["title"] for r in rows] == ["Acuerdo de Querétaro"]
+    assert gate.admitted == full - 1  # its place given back once sent

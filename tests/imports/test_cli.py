@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from tests import conftest
 from tests.db import drop_database
@@ -93,3 +94,34 @@ def test_the_progress_bar_is_drawn_on_a_terminal(env: dict[str, str], org: str, 
     assert "importing agreements" in result.stderr
     done, total = map(int, re.findall(r"(\d+)/(\d+)", ANSI.sub("", result.stderr))[-1])
     assert done == total == 30
+
+
+@pytest.mark.parametrize("far", ["XFD50001", "XFD1048576", "GR1"])
+def test_a_sparse_workbook_past_the_bounds_is_refused_not_fatal(
+    env: dict[str, str], org: str, tmp_path: Path, far: str
+) -> None:
+    # calamine would size a grid from the far cell (26 GB for XFD50001) and abort the process.
+    workbook = Workbook()
+    workbook.active["A1"] = "external_ref"
+    workbook.active[far] = "x"
+    path = tmp_path / "dispersa.xlsx"
+    workbook.save(path)
+    result = run_cli("import", str(path), "--kind", "agreements", "--org", org, env=env)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("pacta: ")
+    assert "at most" in result.stderr
+
+
+def test_a_real_import_past_the_write_cap_is_refused_but_a_dry_run_reads_it(
+    env: dict[str, str], org: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "grande.csv"
+    path.write_bytes(csv_bytes([agreement_row(f"CAP-{i}") for i in range(3)]))
+    capped = {**env, "PACTA_IMPORT_MAX_ROWS": "2"}
+    refused = run_cli("import", str(path), "--kind", "agreements", "--org", org, env=capped)
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr.startswith("pacta: ")
+    assert "split" in refused.stderr
+    dry = run_cli("import", str(path), "--kind", "agreements", "--org", org, "--dry-run", env=capped)
+    assert dry.returncode == 0, dry.stderr
+    assert "3 rows read: 3 would be created" in dry.stdout

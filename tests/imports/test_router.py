@@ -8,7 +8,7 @@ from typing import IO, Any
 import httpx2
 import pytest
 from fastapi import FastAPI
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +32,7 @@ from tests.factories import (
     scalar,
 )
 from tests.imports.sheets import (
+    AGREEMENT_HEADER,
     IMPORTS,
     TARGET_HEADER,
     XLSX,
@@ -604,7 +605,110 @@ async def test_no_transaction_is_held_while_the_file_arrives(
             principal=editor,
             today=TODAY,
             max_bytes=1024 * 1024,
+            max_rows=10_000,
             parse=parse,
         )
     assert result.created == 1
     assert seen == [False, False, False, False]
+
+
+# --- checks before the body, whatever the headers -----------------------------------------------
+
+
+async def _post_counting(
+    client: httpx2.AsyncClient, headers: dict[str, str], params: dict[str, str]
+) -> tuple[httpx2.Response, CountingBody]:
+    first, tail, content_type = multipart(csv_bytes([agreement_row("X-1")]))
+    body = CountingBody(first, filler=8 * 1024 * 1024, tail=tail)
+    response = await client.post(
+        IMPORTS,
+        params={"kind": "agreements", **params},
+        content=body,
+        headers={**headers, "Content-Type": content_type, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    return response, body
+
+
+@pytest.mark.parametrize(
+    ("actor", "whose"),
+    [("participant", "own"), ("legal_reviewer", "own"), ("editor", "other"), ("participant", "other")],
+)
+async def test_with_an_idempotency_key_who_may_import_is_still_settled_before_the_body(
+    client: httpx2.AsyncClient, world: World, session: AsyncSession, actor: str, whose: str
+) -> None:
+    before = await written(session)
+    params = {"org": str(world.other.id)} if whose == "other" else {}
+    response, body = await _post_counting(client, world.headers(actor), params)
+    assert_problem(response, 403)
+    assert body.sent <= 64 * 1024  # the idempotency middleware did not spool the 8 MiB
+    assert await written(session) == before
+
+
+async def test_with_an_idempotency_key_a_busy_server_is_still_refused_before_the_body(
+    client: httpx2.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_service, "_slots", asyncio.Semaphore(0))  # every slot taken
+    response, body = await _post_counting(client, world.headers("editor"), {})
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "30"
+    assert body.sent <= 64 * 1024
+
+
+async def test_the_slot_taken_before_the_body_is_given_back_whatever_the_outcome(
+    client: httpx2.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slots = asyncio.Semaphore(1)
+    monkeypatch.setattr(import_service, "_slots", slots)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    done = await post_import(client, csv_bytes([agreement_row("SLOT-1")]), {**world.headers("editor"), **key})
+    assert done.status_code == 200, done.text
+    assert not slots.locked()
+    bad = await post_import(client, b"\x81\x8d\x8f", world.headers("editor"))
+    assert_problem(bad, 422)
+    assert not slots.locked()
+    again = await post_import(client, csv_bytes([agreement_row("SLOT-1")]), {**world.headers("editor"), **key})
+    assert again.status_code == 200, again.text
+    assert not slots.locked()
+
+
+# --- a real import's size -------------------------------------------------------------------------
+
+
+async def test_a_real_import_past_the_write_cap_is_refused_but_a_dry_run_checks_it_whole(
+    app: FastAPI, client: httpx2.AsyncClient, world: World, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state.settings, "import_max_rows", 3)
+    content = csv_bytes([agreement_row(f"CAP-{i}") for i in range(4)])
+    before = await written(session)
+    response = await post_import(client, content, {**world.headers("editor"), **EN})
+    body = assert_problem(response, 413, "too-many-rows")
+    assert "at most 3 rows" in body["detail"]
+    assert "split" in body["detail"]
+    assert await written(session) == before
+    dry = await post_import(client, content, world.headers("editor"), dry_run=True)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["rows"] == 4
+    three = await post_import(client, csv_bytes([agreement_row(f"CAP-{i}") for i in range(3)]), world.headers("editor"))
+    assert three.status_code == 200, three.text
+    assert three.json()["created"] == 3
+
+
+# --- hostile workbooks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("far", "status"), [("XFD50001", 422), ("XFD1048576", 413), ("GR1", 422)])
+async def test_a_sparse_workbook_reaching_past_the_bounds_is_a_clear_problem_and_the_server_lives_on(
+    client: httpx2.AsyncClient, world: World, session: AsyncSession, far: str, status: int
+) -> None:
+    workbook = Workbook()
+    workbook.active.append(list(AGREEMENT_HEADER))
+    workbook.active[far] = "x"  # one cell: a few KB on disk, a grid of up to 26 GB for calamine
+    out = io.BytesIO()
+    workbook.save(out)
+    before = await written(session)
+    response = await post_import(client, out.getvalue(), {**world.headers("editor"), **EN}, filename="a.xlsx")
+    body = assert_problem(response, status)
+    assert "at most" in body["detail"]
+    assert await written(session) == before
+    done = await post_import(client, csv_bytes([agreement_row("ALIVE-1")]), world.headers("editor"))
+    assert done.status_code == 200, done.text
