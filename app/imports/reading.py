@@ -1,6 +1,6 @@
 """A spreadsheet's bytes as a grid of cells: CSV (UTF-8 with or without BOM, else Windows-1252)
-or a workbook python-calamine reads (XLSX, or the old binary XLS; a zip that is not an XLSX,
-such as ODS, is refused); the type is judged from the bytes, never from the file's name.
+or an XLSX workbook read by python-calamine (a zip that is not an XLSX, such as ODS, and the old
+binary XLS are refused); the type is judged from the bytes, never from the file's name.
 
 Bounds: the file is at most PACTA_MAX_UPLOAD_BYTES (the upload limit, enforced as it arrives),
 a workbook's parts may not unpack to more than MAX_UNPACKED_BYTES in all, nor each past its own
@@ -88,8 +88,12 @@ async def spool_file(chunks: AsyncIterator[bytes], *, max_bytes: int) -> IO[byte
 def read_sheet(file: IO[bytes]) -> Sheet:
     head = file.read(8)
     file.seek(0)
-    if head.startswith(ZIP_MAGIC) or head.startswith(OLE2_MAGIC):
-        return _workbook(file, zipped=head.startswith(ZIP_MAGIC))
+    if head.startswith(OLE2_MAGIC):
+        # The old binary .xls: its grid cannot be bounded before calamine sizes it (up to
+        # 65,536 x 256 cells), and the contract takes CSV or XLSX; it is refused with the way out.
+        raise UnreadableFile(Text("imports.old_xls"))
+    if head.startswith(ZIP_MAGIC):
+        return _workbook(file)
     return _csv(file.read())
 
 
@@ -278,9 +282,8 @@ def _check_workbook(file: IO[bytes]) -> None:
         file.seek(0)
 
 
-def _workbook(file: IO[bytes], *, zipped: bool) -> Sheet:
-    if zipped:
-        _check_workbook(file)
+def _workbook(file: IO[bytes]) -> Sheet:
+    _check_workbook(file)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(file)
         if not workbook.sheet_names:

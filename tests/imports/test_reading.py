@@ -173,6 +173,15 @@ def test_a_zip_that_is_not_an_xlsx_is_refused() -> None:
     assert refused.value.detail.key == "imports.not_xlsx"
 
 
+def test_an_old_binary_xls_is_refused_with_the_way_out() -> None:
+    # The OLE2 signature of a .xls (its grid cannot be bounded before calamine sizes it).
+    xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    with pytest.raises(reading.UnreadableFile) as refused:
+        _read(xls)
+    assert refused.value.detail is not None
+    assert refused.value.detail.key == "imports.old_xls"
+
+
 def test_a_doctype_in_a_sheet_is_refused() -> None:
     parts = _parts(_xlsx([["a"], [1]]))
     parts["xl/worksheets/sheet1.xml"] = (
