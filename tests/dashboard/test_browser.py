@@ -13,12 +13,8 @@ import asyncio
 import hashlib
 import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,17 +29,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Viewp
 from app.api_keys import service as key_service
 from app.dashboard.i18n import Locale
 from app.db import make_engine, make_sessionmaker, unit_of_work
-from app.log.signing import new_seed
 from app.models import Role
 from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
-from tests.conftest import migrated_database
+from tests.browser import served
 from tests.dashboard.dataset import Dataset, build
-from tests.db import drop_database
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 # A test run leaves the committed pictures alone unless asked to refresh them.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "pacta-screenshots")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,19 +60,6 @@ def _require_chromium() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI must run them.")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PACTA_")}
-    env.update(settings, NO_COLOR="1")
-    return env
 
 
 async def _admin_key(database_url: str) -> str:
@@ -120,63 +100,11 @@ class Service:
 def service() -> Iterator[Service]:
     """The real service on a free port, its database loaded with the known data set through its API."""
     _require_chromium()
-    database_url = migrated_database("pacta_browser")
-    storage = Path(tempfile.mkdtemp(prefix="pacta-browser-evidence-"))
-    port = _free_port()
-    log_path = storage.parent / f"{storage.name}.log"
-    env = _env(
-        PACTA_DATABASE_URL=database_url,
-        PACTA_LOG_SIGNING_KEY=new_seed(),
-        PACTA_STORAGE_URL=storage.as_uri(),
-        PACTA_LOG_LEVEL="WARNING",
-    )
-    process = None
-    try:
-        with log_path.open("w") as log:
-            process = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.main:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
-            )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the server did not become ready:\n{log_path.read_text()}"
-            time.sleep(0.1)
+    with served("pacta_browser") as running:
         # The loader runs its own event loop, off the thread of the test session's loop.
         with ThreadPoolExecutor(1) as pool:
-            data = pool.submit(asyncio.run, _load(base, database_url)).result()
-        yield Service(base=base, data=data)
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        drop_database(database_url)
-        shutil.rmtree(storage, ignore_errors=True)
-        log_path.unlink(missing_ok=True)
+            data = pool.submit(asyncio.run, _load(running.base, running.database_url)).result()
+        yield Service(base=running.base, data=data)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import httpx2
 import pytest
 from playwright.sync_api import Browser
 
+from tests.browser import free_port
 from tests.dashboard import test_browser as real
 
 pytestmark = pytest.mark.slow
@@ -61,7 +62,7 @@ def portal(service: real.Service) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass  # the test's output is the assertions
 
-    server = ThreadingHTTPServer(("127.0.0.1", real._free_port()), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -12,11 +12,7 @@ import asyncio
 import hashlib
 import os
 import re
-import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,20 +35,15 @@ from playwright.sync_api import (
 )
 
 from app.dashboard.i18n import Locale
-from app.log.signing import new_seed
-from tests.conftest import migrated_database
+from tests.browser import served
 from tests.dashboard.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
-    ROOT,
     USER_LOCALE,
     _admin_key,
-    _env,
-    _free_port,
     _require_chromium,
 )
-from tests.db import drop_database
 from tests.targets.factories import pdf
 
 pytestmark = pytest.mark.slow
@@ -104,62 +95,8 @@ async def _cast(base: str, database_url: str) -> Cast:
 def cast() -> Iterator[Cast]:
     """The real service on a free port, with a town, a university and a key for each."""
     _require_chromium()
-    database_url = migrated_database("pacta_workspace_browser")
-    storage = Path(tempfile.mkdtemp(prefix="pacta-workspace-evidence-"))
-    port = _free_port()
-    log_path = storage.parent / f"{storage.name}.log"
-    env = _env(
-        PACTA_DATABASE_URL=database_url,
-        PACTA_LOG_SIGNING_KEY=new_seed(),
-        PACTA_STORAGE_URL=storage.as_uri(),
-        PACTA_LOG_LEVEL="WARNING",
-    )
-    process = None
-    try:
-        with log_path.open("w") as log:
-            process = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.main:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
-            )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the server did not become ready:\n{log_path.read_text()}"
-            time.sleep(0.1)
-        with ThreadPoolExecutor(1) as pool:
-            found = pool.submit(asyncio.run, _cast(base, database_url)).result()
-        yield found
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        drop_database(database_url)
-        shutil.rmtree(storage, ignore_errors=True)
-        log_path.unlink(missing_ok=True)
+    with served("pacta_workspace_browser") as running, ThreadPoolExecutor(1) as pool:
+        yield pool.submit(asyncio.run, _cast(running.base, running.database_url)).result()
 
 
 @pytest.fixture(scope="module")
