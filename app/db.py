@@ -159,6 +159,37 @@ async def release_connection(session: AsyncSession) -> None:
     await session.rollback()
 
 
+class Savepoint:
+    """What `savepoint` does when its block ends without an error: keep the block's work (the
+    default) or, after `discard()`, undo it (a trial: see what a write would do, keep nothing)."""
+
+    __slots__ = ("keep",)
+
+    def __init__(self) -> None:
+        self.keep = True
+
+    def discard(self) -> None:
+        self.keep = False
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[Savepoint]:
+    """A savepoint inside the session's transaction. An error in the block, or `discard()`, rolls
+    back to it; otherwise it is released and the work stays in the transaction, which only the
+    session's owner (get_session, unit_of_work) commits."""
+    nested = await session.begin_nested()
+    mark = Savepoint()
+    try:
+        yield mark
+    except BaseException:
+        await nested.rollback()
+        raise
+    if mark.keep:
+        await nested.commit()  # RELEASE SAVEPOINT: the transaction itself stays open
+    else:
+        await nested.rollback()
+
+
 @asynccontextmanager
 async def unit_of_work(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """The same commit-or-rollback contract for work outside a request (CLI, demo loader)."""

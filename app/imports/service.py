@@ -34,7 +34,7 @@ from app.agreements import access
 from app.agreements import repository as agreement_repository
 from app.agreements import service as agreement_service
 from app.agreements.schemas import AgreementCreate, AgreementUpdate
-from app.db import release_connection
+from app.db import release_connection, savepoint
 from app.errors import AppError, FieldIssue, Forbidden, RuleViolation, ServiceUnavailable, validation_message
 from app.evidence.multipart import StreamedForm
 from app.i18n import Text
@@ -253,25 +253,21 @@ async def import_rows(
     if not dry_run and max_rows is not None and len(rows) > max_rows:
         raise TooManyRows(Text("imports.too_many_rows_to_write", limit=max_rows, rows=len(rows)))
     writer = await _Writer.prepare(session, kind, rows, principal=principal, today=today, org_id=org_id)
-    outer = await session.begin_nested()
+
+    async def attempt(each: Each) -> Outcome:
+        # Everything in one savepoint of the request's transaction, undone unless it all went in.
+        async with savepoint(session) as mark:
+            outcome = await writer.write_all(numbers, rows, found, each=each, progress=progress)
+            if outcome.errors or dry_run:
+                mark.discard()
+        return outcome
+
     try:
-        try:
-            first = Each.probe if dry_run else Each.plain
-            outcome = await writer.write_all(numbers, rows, found, each=first, progress=progress)
-        except _DatabaseRefused:
-            # Rare: the database itself refused a row, which aborts the transaction. Start over
-            # with a savepoint around each row, so the rows after it are still checked.
-            await outer.rollback()
-            outer = await session.begin_nested()
-            again = Each.probe if dry_run else Each.savepoint
-            outcome = await writer.write_all(numbers, rows, found, each=again, progress=progress)
-    except BaseException:
-        await outer.rollback()
-        raise
-    if outcome.errors or dry_run:
-        await outer.rollback()
-    else:
-        await outer.commit()
+        outcome = await attempt(Each.probe if dry_run else Each.plain)
+    except _DatabaseRefused:
+        # Rare: the database itself refused a row, which aborts the transaction. Start over
+        # with a savepoint around each row, so the rows after it are still checked.
+        outcome = await attempt(Each.probe if dry_run else Each.savepoint)
     if outcome.errors:
         raise _rejected(outcome.errors)
     return ImportResult(
@@ -431,16 +427,10 @@ class _Writer:
             if each is Each.plain:
                 result = await self._row(row)
             else:
-                savepoint = await self.session.begin_nested()
-                try:
+                async with savepoint(self.session) as mark:
                     result = await self._row(row)
-                except BaseException:
-                    await savepoint.rollback()
-                    raise
-                if each is Each.probe:
-                    await savepoint.rollback()
-                else:
-                    await savepoint.commit()
+                    if each is Each.probe:
+                        mark.discard()
         except _RowRefused as exc:
             outcome.errors += [RowError(number, c, m, t) for c, m, t in exc.issues]
             return
