@@ -1,5 +1,6 @@
-"""The real service for the browser tests: uvicorn with the app factory, on a free port and a
-database of its own, ready when /readyz answers; stopped and its database dropped afterwards."""
+"""The real service for the tests that need one running (browsers, schemathesis): uvicorn with
+the app factory, on a free port and a database of its own, ready when /readyz answers; stopped
+and its database dropped afterwards."""
 
 import os
 import shutil
@@ -57,7 +58,6 @@ def served(prefix: str) -> Iterator[Served]:
     """The service on a free port, on a fresh migrated database named after `prefix`."""
     database_url = migrated_database(prefix)
     storage = Path(tempfile.mkdtemp(prefix=f"{prefix}-evidence-"))
-    port = free_port()
     log_path = storage.parent / f"{storage.name}.log"
     env = service_env(
         PACTA_DATABASE_URL=database_url,
@@ -65,16 +65,25 @@ def served(prefix: str) -> Iterator[Served]:
         PACTA_STORAGE_URL=storage.as_uri(),
         PACTA_LOG_LEVEL="WARNING",
     )
-    process = None
     try:
-        with log_path.open("w") as log:
-            process = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [*UVICORN, "--port", str(port)],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
-            )
+        with uvicorn(env, log_path) as base:
+            yield Served(base, database_url)
+    finally:
+        drop_database(database_url)
+        shutil.rmtree(storage, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def uvicorn(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """uvicorn with the app factory on a free port, its output in `log_path`; yields its base URL
+    once /readyz answers, and stops it afterwards."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed arguments
+            [*UVICORN, "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
@@ -86,15 +95,11 @@ def served(prefix: str) -> Iterator[Served]:
                 pass
             assert time.monotonic() < deadline, f"the server did not become ready:\n{log_path.read_text()}"
             time.sleep(0.1)
-        yield Served(base, database_url)
+        yield base
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        drop_database(database_url)
-        shutil.rmtree(storage, ignore_errors=True)
-        log_path.unlink(missing_ok=True)
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,10 +1,7 @@
 """Property-based tests of the running server against its own OpenAPI document (schemathesis)."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +10,10 @@ import pytest
 
 from app.log.signing import new_seed
 from app.models.organizations import PLATFORM_ORG_ID
+from tests.browser import ROOT, service_env, uvicorn
 from tests.conftest import migrated_database
 from tests.db import drop_database
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # Every check but positive_data_acceptance: a schema cannot tell an opaque cursor (or an id that
 # names nothing) from a valid one, so data that matches the schema may still rightly be refused.
@@ -24,24 +21,11 @@ CHECKS = "all"
 EXCLUDED_CHECKS = "positive_data_acceptance"
 
 
-def _env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PACTA_")}
-    env.update(settings, NO_COLOR="1")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def database_env() -> Iterator[dict[str, str]]:
     url = migrated_database("pacta_schemathesis")
     try:
-        yield _env(PACTA_DATABASE_URL=url, PACTA_LOG_LEVEL="WARNING", PACTA_LOG_SIGNING_KEY=new_seed())
+        yield service_env(PACTA_DATABASE_URL=url, PACTA_LOG_LEVEL="WARNING", PACTA_LOG_SIGNING_KEY=new_seed())
     finally:
         drop_database(url)
 
@@ -49,47 +33,8 @@ def database_env() -> Iterator[dict[str, str]]:
 @pytest.fixture
 def server(database_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """The real server (uvicorn, the app factory) on a free port; yields its base URL."""
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env=database_env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the server did not become ready:\n{log_path.read_text()}"
-            time.sleep(0.1)
+    with uvicorn(database_env, tmp_path / "server.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> str:
@@ -164,7 +109,7 @@ def test_api_conforms_to_its_schema(server: str, database_env: dict[str, str], t
             "--request-timeout",
             "10",
         ],
-        env=_env(),
+        env=service_env(),
         cwd=tmp_path,  # schemathesis and hypothesis keep their caches in the working folder
         capture_output=True,
         text=True,
