@@ -61,6 +61,9 @@ PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 TABLE_SCHEMA = "https://datapackage.org/profiles/2.0/tableschema.json"
 MAX_AGE_SECONDS = 300.0
 KEEP_PER_FAMILY = 2
+# Packages kept on disk in all, whatever their family: without PACTA_PUBLIC_URL each Host header
+# is a family of its own, and a flood of them must not fill the disk.
+KEEP_IN_ALL = 8
 
 # --- Table Schemas ---------------------------------------------------------------------------------
 
@@ -606,9 +609,14 @@ async def _build(maker: async_sessionmaker[AsyncSession], signer: LogSigner | No
         raise
     for old in _cached(family)[KEEP_PER_FAMILY:]:
         old.path.unlink(missing_ok=True)
-    # Other families' packages (another day, language or base URL) go after a day.
+    # Other families' packages (another day, language or base URL) go after a day, and past the
+    # newest KEEP_IN_ALL whatever their age.
+    kept: list[tuple[float, Path]] = []
     for other in directory.glob("*.zip"):
         with contextlib.suppress(OSError):
-            if time.time() - other.stat().st_mtime > 86400:
-                other.unlink()
+            kept.append((other.stat().st_mtime, other))
+    kept.sort(reverse=True)
+    for rank, (mtime, other) in enumerate(kept):
+        if other != final and (rank >= KEEP_IN_ALL or time.time() - mtime > 86400):
+            other.unlink(missing_ok=True)
     return Package(final, int(checkpoint["tree_size"]), str(checkpoint["root_hash"]))

@@ -234,6 +234,20 @@ async def test_kept_while_fresh_then_rebuilt(
     assert size == (await client.get("/v1/log/checkpoint")).json()["tree_size"]
 
 
+async def test_a_flood_of_host_headers_keeps_a_bounded_number_of_packages_on_disk(
+    client: httpx2.AsyncClient, registry: Registry, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without PACTA_PUBLIC_URL every Host is a package of its own (its URLs differ): the disk holds
+    # at most KEEP_IN_ALL of them, the newest, and the one just built is always among them.
+    monkeypatch.setattr(service, "KEEP_IN_ALL", 2)
+    for host in ("a.example", "b.example", "c.example"):
+        response = await client.get(PACKAGE, headers={"Host": host})
+        assert response.status_code == 200
+        evidence = unzip(response.content)["data/evidence.csv"]
+        assert f"http://{host}/".encode() in evidence
+    assert len([name for name in leftovers(fresh_cache) if name.endswith(".zip")]) == 2
+
+
 async def test_a_bad_key_is_refused(client: httpx2.AsyncClient) -> None:
     assert_problem(await client.get(PACKAGE, headers={"Authorization": "Bearer nope"}), 401)
 
