@@ -33,18 +33,12 @@ from app.models.organizations import PLATFORM_ORG_ID
 from app.organizations import service as org_service
 from bench.database import plain, server_url, with_database
 from bench.server import Server
-from bench.uploads import MIB, memory, random_pdf, reset_peak
+from bench.uploads import MIB, Body, memory, multipart, random_pdf, reset_peak
 
 SAMPLE_SECONDS = 0.01
 
 
-@dataclass(frozen=True, slots=True)
-class Form:
-    headers: dict[str, str]
-    parts: AsyncIterator[bytes]
-
-
-def browser_form(fields: dict[str, str], filename: str, size: int, chunks: Iterable[bytes]) -> Form:
+def browser_form(fields: dict[str, str], filename: str, size: int, chunks: Iterable[bytes]) -> Body:
     """A multipart body as a browser sends the workspace's form: the file first, then every field
     (the empty ones too), with a WebKit-style boundary."""
     boundary = "----WebKitFormBoundary" + uuid.uuid4().hex[:16]
@@ -66,38 +60,7 @@ def browser_form(fields: dict[str, str], filename: str, size: int, chunks: Itera
             yield chunk
         yield tail
 
-    return Form(
-        headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Content-Length": str(len(head) + size + len(tail)),
-        },
-        parts=parts(),
-    )
-
-
-def api_form(fields: dict[str, str], filename: str, size: int, chunks: Iterable[bytes]) -> Form:
-    """The API client's body: the fields it gives first, then the file."""
-    boundary = uuid.uuid4().hex
-    head = (
-        b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            for name, value in fields.items()
-            if value
-        )
-        + (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-    )
-    tail = f"\r\n--{boundary}--\r\n".encode()
-
-    async def parts() -> AsyncIterator[bytes]:
-        yield head
-        for chunk in chunks:
-            yield chunk
-        yield tail
-
-    return Form(
+    return Body(
         headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Content-Length": str(len(head) + size + len(tail)),
@@ -162,7 +125,7 @@ class Run:
 
 
 async def _measure(
-    client: httpx2.AsyncClient, server: Server, path: str, url: str, form: Form, headers: dict[str, str]
+    client: httpx2.AsyncClient, server: Server, path: str, url: str, form: Body, headers: dict[str, str]
 ) -> Run:
     pid = server.process.pid
     await asyncio.sleep(0.3)
@@ -242,7 +205,9 @@ async def _compare(server: Server, cast: Cast, runs: int, mib: int) -> None:
             for path in ("api", "workspace"):
                 titled = fields | {"title": f"Lista de asistencia {path} {n}"}
                 if path == "api":
-                    form = api_form(titled, f"lista-{n}.pdf", size, random_pdf(size))
+                    # The API client sends only the fields it gives, then the file.
+                    given = {name: value for name, value in titled.items() if value}
+                    form = multipart(given, f"lista-{n}.pdf", size, random_pdf(size))
                     run = await _measure(client, server, path, api_url, form, bearer)
                 else:
                     form = browser_form(titled, f"lista-{n}.pdf", size, random_pdf(size))
