@@ -70,7 +70,7 @@ def _run_db(work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     url = _url()
 
     async def main() -> Any:
-        engine = make_engine(url, pool_size=1)
+        engine = make_engine(url, pool_size=2)
         try:
             async with unit_of_work(make_sessionmaker(engine)) as session:
                 return await work(session)

@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     body_min_bytes_per_second: float = Field(
         default=10 * 1024, gt=0, description="Slowest average pace of a request body once the pause allowance is over."
     )
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(
+        default=20, ge=1, description="Most connections each process keeps to PostgreSQL (opened as needed, then kept)."
+    )
     db_statement_timeout_seconds: float = Field(
         default=30.0, ge=0, description="PostgreSQL statement_timeout of the service's pool (0: none)."
     )

@@ -80,3 +80,22 @@ async def test_a_read_cancelled_mid_statement_leaves_no_busy_connection_in_the_p
             assert [r["one"] for r in rows] == [1]
     finally:
         await engine.dispose()
+
+
+async def test_reads_beyond_the_pool_wait_for_its_connections_instead_of_opening_new_ones(database_url: str) -> None:
+    """More reads in flight than the pool holds: they share its connections (the same server
+    processes every time), where a pool with overflow opened and closed one for many of them."""
+    import asyncio
+
+    engine = make_engine(database_url, pool_size=3)
+    reader = db.Reader(engine)
+    statement = text("SELECT pg_backend_pid() AS pid, pg_sleep(0.01) IS NULL AS slept")
+    try:
+        pids: list[int] = []
+        for _ in range(4):
+            rows = await asyncio.gather(*(reader.fetch(statement, {}) for _ in range(12)))
+            pids.extend(r[0]["pid"] for r in rows)
+        assert len(pids) == 48
+        assert len(set(pids)) <= 3, sorted(set(pids))
+    finally:
+        await engine.dispose()

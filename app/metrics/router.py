@@ -22,5 +22,5 @@ async def get_metrics(request: Request, session: SessionDep, principal: Optional
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client is not None else None
     service.authorize(client, settings.metrics_allow, principal, request.url.path)
-    body = await service.scrape(session, pool_capacity=settings.db_pool_size * 2)
+    body = await service.scrape(session, pool_capacity=settings.db_pool_size)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

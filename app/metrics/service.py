@@ -66,7 +66,7 @@ async def database_gauges(session: AsyncSession, *, pool_capacity: int) -> list[
         by_state,
         GaugeMetricFamily(
             "pacta_db_pool_max_connections",
-            "Most connections one server process may open (pool size plus overflow).",
+            "Most connections one server process may open (PACTA_DB_POOL_SIZE).",
             value=pool_capacity,
         ),
         GaugeMetricFamily(

@@ -1,8 +1,8 @@
 """Stalled uploads against a served app, over real sockets (issue 9, items 1 and 2).
 
-Uvicorn serves the app in a thread, with its real lifespan (its own pool: one connection plus one
-of overflow) on a database of its own whose writes commit. Six uploads announce 10 MB, send 5 KB
-and go silent: three times the pool. Reads must still answer at once, and the uploading key
+Uvicorn serves the app in a thread, with its real lifespan (its own pool: one
+connection) on a database of its own whose writes commit. Six uploads announce 10 MB, send 5 KB
+and go silent: six times the pool. Reads must still answer at once, and the uploading key
 must be revocable at once.
 """
 

@@ -108,7 +108,7 @@ async def test_the_gauges_read_the_database_at_scrape_time(
     assert 600 <= value(after, "pacta_webhook_outbox_oldest_age_seconds") < 900
     # The scrape's own connection is busy running the query that counts it.
     assert value(after, "pacta_db_connections", state="active") >= 1
-    assert value(after, "pacta_db_pool_max_connections") == 2 * settings_with().db_pool_size
+    assert value(after, "pacta_db_pool_max_connections") == settings_with().db_pool_size
 
 
 @pytest.fixture
