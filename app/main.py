@@ -28,6 +28,7 @@ from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.http.cors import CORSMiddleware, HeadMiddleware
 from app.http.etag import install_etag_handler
+from app.http.lean import install_lean_routes
 from app.http.middleware import (
     BodyGuardMiddleware,
     ReadBodyFirstMiddleware,
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.state.api_routes = api_routes(routers)
+    install_lean_routes(app, app.state.api_routes)
     # Added last = outermost. Request context wraps everything; the body guard refuses what the
     # headers already condemn and bounds the body's size and pace; the caller is authenticated
     # (and the route's role checked) before any body is read; only then is a JSON body read

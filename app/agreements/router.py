@@ -17,6 +17,7 @@ from app.db import ReaderDep, SessionDep, sessionmaker_of
 from app.http.csv import Column, Nested, wants_table
 from app.http.etag import conditional_json, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
+from app.http.lean import lean
 from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, json_page_response, page_params, page_response
 from app.models.agreements import AgreementStatus, Instrument, RegistrationStatus, SubjectArea
@@ -94,6 +95,7 @@ async def list_filters(
 
 
 @router.get("", response_model=Page[AgreementRead], responses=CSV_CONTENT)
+@lean
 async def list_agreements(
     principal: OptionalPrincipal,
     request: Request,
@@ -144,6 +146,7 @@ async def create_agreement(
 
 
 @router.get("/{agreement_id}", response_model=AgreementRead, responses={304: {"description": "Not modified"}})
+@lean
 async def get_agreement(
     principal: OptionalPrincipal, reader: ReaderDep, agreement_id: AgreementId, today: Today, request: Request
 ) -> Response:
