@@ -14,6 +14,7 @@ from app.compliance.schemas import Finding, GroupBy, RuleRead, Summary
 from app.config import Settings
 from app.db import ReaderDep, SessionDep, sessionmaker_of
 from app.http.csv import wants_table
+from app.http.lean import lean
 from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, json_page_response, page_params
 from app.i18n import LanguageDep
@@ -68,6 +69,7 @@ async def list_compliance_rules(principal: CurrentPrincipal, lang: LanguageDep) 
 
 
 @router.get("/findings", response_model=Page[Finding], responses=CSV_CONTENT)
+@lean
 async def list_compliance_findings(
     scope: Scope,
     params: Params,

@@ -11,6 +11,7 @@ from app.config import Settings
 from app.db import ReaderDep
 from app.deadlines import service
 from app.deadlines.schemas import Deadline
+from app.http.lean import lean
 from app.http.pagination import Page, PageParams, json_page_response, page_params
 from app.i18n import LanguageDep
 
@@ -18,6 +19,7 @@ router = APIRouter(tags=["deadlines"])
 
 
 @router.get("/v1/deadlines", response_model=Page[Deadline])
+@lean
 async def list_deadlines(
     principal: CurrentPrincipal,
     reader: ReaderDep,

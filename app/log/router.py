@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.dependencies import optional_principal
 from app.db import ReaderDep, SessionDep
+from app.http.lean import lean
 from app.log import service
 from app.log.schemas import Checkpoint, ConsistencyProof, Entries, InclusionProof
 from app.log.signing import LogSigner
@@ -25,6 +26,7 @@ async def get_checkpoint(session: SessionDep, request: Request) -> Checkpoint:
 
 
 @router.get("/entries", response_model=Entries)
+@lean
 async def get_entries(
     reader: ReaderDep,
     start: Index,

@@ -15,6 +15,7 @@ from app.db import ReaderDep, SessionDep, sessionmaker_of
 from app.http.csv import Column, Fields, Nested, wants_table
 from app.http.etag import conditional_read, set_etag
 from app.http.headers import idempotency_key_header, if_match_header
+from app.http.lean import lean
 from app.http.lists import CSV_CONTENT, list_response
 from app.http.pagination import Page, PageParams, json_page_response, page_params
 from app.targets import service
@@ -50,6 +51,7 @@ TargetId = Annotated[uuid.UUID, Path(description="The target's id.")]
 
 
 @router.get("/v1/agreements/{agreement_id}/targets", response_model=Page[TargetRead], responses=CSV_CONTENT)
+@lean
 async def list_targets(
     principal: OptionalPrincipal,
     agreement_id: AgreementId,

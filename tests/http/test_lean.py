@@ -14,6 +14,7 @@ from app.main import create_app
 from tests.conftest import MakeKey, MakeOrg
 from tests.conftest import test_settings as settings_with
 from tests.factories import ACTORS, AGREEMENTS, TODAY, World, create_agreement, make_world, pin_today
+from tests.targets.factories import target_body, targets_of
 
 # What differs between two answers to the same request whoever serves them.
 PER_RESPONSE = {"x-request-id", "date"}
@@ -53,6 +54,8 @@ async def test_the_lean_reads_answer_byte_for_byte_as_their_routes(
     draft = await create_agreement(client, world.headers("editor"), world.signatory.id, title="Borrador")
     for _ in range(3):
         await create_agreement(client, world.headers("editor"), world.signatory.id, signed_on="2023-01-10")
+    target = await client.post(targets_of(signed["id"]), json=target_body(), headers=world.headers("editor"))
+    assert target.status_code == 201, target.text
     first = (await client.get(AGREEMENTS, params={"limit": 2})).json()
     assert first["next_cursor"]
     one = f"{AGREEMENTS}/{signed['id']}"
@@ -66,6 +69,11 @@ async def test_the_lean_reads_answer_byte_for_byte_as_their_routes(
             (AGREEMENTS, {"status": ["in_force", "draft"], "q": "cooperación", "sort": "title"}),
             (one, {}),
             (f"{AGREEMENTS}/{draft['id']}", {}),
+            (targets_of(signed["id"]), {}),
+            (targets_of(draft["id"]), {"limit": 1}),
+            ("/v1/log/entries", {"start": 0, "end": 4}),
+            ("/v1/compliance/findings", {"limit": 3}),
+            ("/v1/deadlines", {"within_days": 400}),
         ):
             requests.append(("GET", path, params, world.headers(actor)))
     requests += [
@@ -76,6 +84,11 @@ async def test_the_lean_reads_answer_byte_for_byte_as_their_routes(
         ("GET", f"{AGREEMENTS}/not-a-uuid", {}, {}),
         ("GET", f"{AGREEMENTS}/{signed['id'].upper()}", {}, {}),
         ("GET", f"{AGREEMENTS}/00000000-0000-0000-0000-000000000000", {}, {"Accept-Language": "en"}),
+        ("GET", targets_of("00000000-0000-0000-0000-000000000000"), {}, {}),
+        ("GET", "/v1/log/entries", {"start": 5, "end": 2}, {}),
+        ("GET", "/v1/log/entries", {"start": -1}, {}),
+        ("GET", "/v1/deadlines", {"within_days": 99999}, world.headers("admin")),
+        ("GET", "/v1/compliance/findings", {"rule": "nonsense"}, world.headers("auditor")),
         # Callers refused before the read: no scheme, an unknown key.
         ("GET", AGREEMENTS, {}, {"Authorization": "Basic abc"}),
         ("GET", one, {}, {"Authorization": "Bearer pacta_nothing_such"}),
@@ -103,12 +116,25 @@ async def test_the_lean_reads_answer_byte_for_byte_as_their_routes(
         assert lean_answer == route_answer, (method, path, params, headers)
         statuses.add(lean_answer[0])
         if len(served) == before:
-            unrouted.append((lean_answer[0], headers.get("Authorization")))
-    assert statuses == {200, 304, 401, 404, 422}
+            unrouted.append((lean_answer[0], path, headers.get("Authorization")))
+    assert statuses == {200, 304, 401, 403, 404, 422}
     # Every request reached a lean route first (those it could not answer went on to the
-    # route), but the two whose key the authentication middleware refused before any routing.
-    assert unrouted == [(401, "Basic abc"), (401, "Bearer pacta_nothing_such")]
-    assert set(served) == {"list_agreements", "get_agreement"}
+    # route), but those the authentication middleware refused before any routing: anonymous
+    # callers of the reads that need a key, and keys that are no keys.
+    assert unrouted == [
+        (401, "/v1/compliance/findings", None),
+        (401, "/v1/deadlines", None),
+        (401, AGREEMENTS, "Basic abc"),
+        (401, one, "Bearer pacta_nothing_such"),
+    ]
+    assert set(served) == {
+        "list_agreements",
+        "get_agreement",
+        "list_targets",
+        "get_entries",
+        "list_compliance_findings",
+        "list_deadlines",
+    }
 
 
 def test_a_route_that_cannot_be_lean_is_refused_at_start() -> None:
