@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import asyncpg
 import httpx2
 
-from bench import progress
+from bench import progress, wrk
 from bench.context import Context, agreement_body
-from bench.load import Budget, Call, Result, drive
+from bench.load import Budget, Call, Result
+from bench.load import drive as drive_python
 from bench.output import heading, table
 from bench.server import Server
 
@@ -130,6 +131,9 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
         scenarios = twinned
     budget = Budget(ctx.args.concurrency, ctx.args.duration / 2, ctx.args.max_requests, ctx.args.warmup / 2)
     runs: dict[str, list[Result]] = {s.name: [] for s in scenarios}
+    drive = wrk.drive if wrk.available() else drive_python
+    driver = "wrk, one thread" if wrk.available() else "the Python client (install wrk for truer ratios)"
+    ctx.log(f"ratios: load from {driver}, {budget.concurrency} connections")
     for round_no in range(ROUNDS):
         ctx.log(f"ratios: round {round_no + 1} of {ROUNDS}")
         for s in scenarios:
@@ -137,7 +141,7 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
             runs[s.name].append(await drive(s.name, s.server, s.make, b, ctx.pg))
     rps = {name: statistics.median(r.rps for r in results) for name, results in runs.items()}
     errors = {name: sum(r.errors for r in results) for name, results in runs.items()}
-    heading(f"Hot reads against raw ASGI + asyncpg + orjson ({ROUNDS} alternating rounds, median req/s)")
+    heading(f"Hot reads against raw ASGI + asyncpg + orjson ({ROUNDS} alternating rounds, median req/s, {driver})")
     rows = []
     for s in scenarios:
         ratio = "" if s.reference is None else f"{rps[s.name] / rps[s.reference]:.2f}"

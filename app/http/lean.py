@@ -7,7 +7,7 @@ override lookups, telemetry hooks. For the reads that a portal or a dashboard re
 time. A route marked `@lean` keeps its FastAPI declaration (the OpenAPI document, validation
 and every error stay the route's), and is also served by a LeanRoute put in front of it, which
 resolves the same dependencies with the same functions and FastAPI's own parameter validation
-(`request_params_to_args`), calls the same endpoint and sends the Response it returns.
+(each parameter's own pydantic field), calls the same endpoint and sends the Response it returns.
 
 Whatever the lean path does not handle goes to the route as before, so the answer is the same
 by construction: a parameter that fails validation (the route answers its 422), or a dependency
@@ -20,14 +20,16 @@ must return a Response; `install_lean_routes` refuses anything else at start-up,
 marked lean is never silently served the slow way.
 """
 
+import copy
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from fastapi._compat import ModelField, field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
+from fastapi.dependencies.utils import _get_param_aliases, _get_param_model, _is_json_field
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,14 +51,51 @@ class _Fallback(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class _Param:
+    """A path or query parameter, with what FastAPI's request_params_to_args works out about it
+    on every request (its aliases, whether it repeats) worked out once. Its value is validated
+    by its own pydantic field, as there, so the lean path accepts exactly what the route does."""
+
+    field: ModelField
+    name: str
+    aliases: tuple[str, ...]
+    where: str  # "path" or "query", for the error's loc
+    repeats: bool
+
+    @classmethod
+    def of(cls, field: ModelField, where: str) -> "_Param":
+        if _get_param_model(field) is not None:
+            raise TypeError(f"a parameter model ({field.name}) cannot be lean")
+        aliases = tuple(request for _, request in _get_param_aliases(field))
+        repeats = not _is_json_field(field) and field_annotation_is_sequence(field.field_info.annotation)
+        return cls(field, field.name, aliases, where, repeats)
+
+    def value(self, received: Any) -> Any:
+        """The validated value, or _Fallback when the route would refuse it."""
+        alias = next((a for a in self.aliases if a in received), self.aliases[0])
+        raw = received.getlist(alias) if self.repeats and hasattr(received, "getlist") else received.get(alias)
+        field = self.field
+        if raw is None or (self.repeats and len(raw) == 0):
+            if field.field_info.is_required():
+                raise _Fallback
+            default = copy.deepcopy(field.default)
+            if not field.field_info.validate_default:
+                return default
+            raw = default
+        value, errors = field.validate(raw, {}, loc=(self.where, alias))
+        if errors:
+            raise _Fallback
+        return value
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     """A dependant, checked once: what to call and with which of the request's values."""
 
     call: Callable[..., Any]
     name: str | None
     request_params: tuple[str, ...]  # the Request, or the HTTPConnection it is
-    path_params: tuple[Any, ...]
-    query_params: tuple[Any, ...]
+    params: tuple[_Param, ...]
     subs: tuple["_Plan", ...]
     use_cache: bool
 
@@ -94,8 +133,8 @@ def _plan(dependant: Dependant, where: str) -> _Plan:
         request_params=tuple(
             name for name in (dependant.request_param_name, dependant.http_connection_param_name) if name
         ),
-        path_params=tuple(dependant.path_params),
-        query_params=tuple(dependant.query_params),
+        params=tuple(_Param.of(f, "path") for f in dependant.path_params)
+        + tuple(_Param.of(f, "query") for f in dependant.query_params),
         subs=tuple(_plan(sub, where) for sub in dependant.dependencies),
         use_cache=dependant.use_cache,
     )
@@ -124,16 +163,10 @@ async def _solve(
         cache.setdefault(sub.call, solved)
         if sub.name is not None:
             values[sub.name] = solved
-    if plan.path_params:
-        path_values, errors = request_params_to_args(plan.path_params, request.path_params)
-        if errors:
-            raise _Fallback
-        values.update(path_values)
-    if plan.query_params:
-        query_values, errors = request_params_to_args(plan.query_params, request.query_params)
-        if errors:
-            raise _Fallback
-        values.update(query_values)
+    if plan.params:
+        received = {"path": request.path_params, "query": request.query_params}
+        for param in plan.params:
+            values[param.name] = param.value(received[param.where])
     for name in plan.request_params:
         values[name] = request
     return values
