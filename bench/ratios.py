@@ -109,10 +109,12 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
         Scenario(log_ref, raw, get(entries), None),
         Scenario(targets_ref, raw, get(targets), None),
         Scenario("list, anonymous", pacta, get("/v1/agreements"), list_ref),
+        # Right after the same read with metrics on, in every round: the pair meets the machine
+        # in the same state, and the cost is the median of the rounds' own ratios.
+        Scenario("list, anonymous, metrics off", unmetered, get("/v1/agreements"), list_ref),
         Scenario("list, admin key", pacta, get("/v1/agreements", fx.admin), list_ref),
         Scenario("list, deep page (admin)", pacta, get(f"/v1/agreements?cursor={fx.deep_cursor}", fx.admin), list_ref),
         Scenario("one agreement (admin key)", pacta, one, one_ref),
-        Scenario("list, anonymous, metrics off", unmetered, get("/v1/agreements"), list_ref),
         Scenario(
             "compliance findings (auditor)", pacta, get("/v1/compliance/findings", fx.auditor), findings_ref, HEAVY
         ),
@@ -128,6 +130,11 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
             twinned.append(s)
             if s.server is pacta:
                 twinned.append(dataclasses.replace(s, name=f"before: {s.name}", server=other))
+        # The metrics pair stays together: the read without metrics right after the one with.
+        unmetered_list = next(s for s in twinned if s.server is unmetered)
+        twinned.remove(unmetered_list)
+        anonymous_list = next(s for s in twinned if s.name == "list, anonymous")
+        twinned.insert(twinned.index(anonymous_list) + 1, unmetered_list)
         scenarios = twinned
     budget = Budget(ctx.args.concurrency, ctx.args.duration / 2, ctx.args.max_requests, ctx.args.warmup / 2)
     runs: dict[str, list[Result]] = {s.name: [] for s in scenarios}
@@ -155,12 +162,15 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
         if first_error:
             print(f"  first error in {s.name}: {first_error}")
     anonymous, keyed = rps["list, anonymous"], rps["list, admin key"]
-    deep, unmetered_rps = rps["list, deep page (admin)"], rps["list, anonymous, metrics off"]
+    deep = rps["list, deep page (admin)"]
+    metrics_cost = 1 - statistics.median(
+        on.rps / off.rps for on, off in zip(runs["list, anonymous"], runs["list, anonymous, metrics off"], strict=True)
+    )
     print(f"  list anonymous / raw: {anonymous / rps[list_ref]:.2f} (goal >= 0.7)")
     print(f"  one agreement / raw: {rps['one agreement (admin key)'] / rps[one_ref]:.2f} (goal >= 0.7)")
     print(f"  key / anonymous: {keyed / anonymous:.2f} (goal >= 0.9)")
     print(f"  deep / first page (admin): {deep / keyed:.2f} (goal within 0.8-1.2)")
-    print(f"  cost of the request metrics: {1 - anonymous / unmetered_rps:+.1%} of throughput (goal < 5 %)")
+    print(f"  cost of the request metrics: {metrics_cost:+.1%} of throughput, median of the rounds (goal < 5 %)")
     if other is not None:
         b_anonymous, b_keyed = rps["before: list, anonymous"], rps["before: list, admin key"]
         b_deep = rps["before: list, deep page (admin)"]
@@ -175,6 +185,6 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
         [
             ("key / anonymous (list)", f"{keyed / anonymous:.2f}", "goal >= 0.9", ""),
             ("deep / first page (admin)", f"{deep / keyed:.2f}", "goal 0.8-1.2", ""),
-            ("cost of the request metrics", f"{1 - anonymous / unmetered_rps:+.1%}", "goal < 5 %", ""),
+            ("cost of the request metrics", f"{metrics_cost:+.1%}", "goal < 5 %", ""),
         ]
     )
