@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import httpx2
 
+from bench import sink as sink_module
 from bench.context import Context, load_average
 from bench.output import heading, table
 from bench.server import Server
@@ -155,18 +156,34 @@ async def run(ctx: Context) -> None:
     ctx.log(f"uploads: {SMALL_UPLOADS} sequential {SMALL_MIB} MiB uploads, each also hashed and written locally")
     rows = []
     api_seconds = local_seconds = 0.0
-    cpu_before = ctx.pacta.cpu_seconds()
+    sink_seconds = {"/": 0.0, "/?drain": 0.0}
     errors: list[str] = []
+    sink = Server("sink", ["bench.sink:app"], {**os.environ, sink_module.ENV_DIR: str(scratch)}, ctx.run_dir, "/")
     try:
+        await asyncio.to_thread(sink.wait_ready)
         async with httpx2.AsyncClient(timeout=300) as client:
             # One small upload first, so that imports and connections are warm.
             warm = multipart(_fields(0), "warm.pdf", 64 * 1024, random_pdf(64 * 1024))
             await upload(client, ctx.pacta.base_url, agreement_id, ctx.fx.editor, warm)
+            cpu_before = ctx.pacta.cpu_seconds()
             for n in range(1, SMALL_UPLOADS + 1):
                 data = b"".join(random_pdf(size))
                 local, local_digest = await asyncio.to_thread(write_and_hash, data, scratch)
-                body = multipart(_fields(n), f"informe-{n}.pdf", size, (data[i : i + MIB] for i in range(0, size, MIB)))
-                seconds, response = await upload(client, ctx.pacta.base_url, agreement_id, ctx.fx.editor, body)
+
+                def body_of(n: int = n, data: bytes = data) -> Body:
+                    chunks = (data[i : i + MIB] for i in range(0, size, MIB))
+                    return multipart(_fields(n), f"informe-{n}.pdf", size, chunks)
+
+                # The same body through HTTP to a server that only hashes and writes it, and to
+                # one that only receives it.
+                for target in ("/", "/?drain"):
+                    body = body_of()
+                    started = time.perf_counter()
+                    sunk = await client.post(sink.base_url + target, content=body.parts, headers=body.headers)
+                    sink_seconds[target] += time.perf_counter() - started
+                    if sunk.status_code != 200:
+                        errors.append(f"sink {target} {n}: {sunk.status_code} {sunk.text[:200]}")
+                seconds, response = await upload(client, ctx.pacta.base_url, agreement_id, ctx.fx.editor, body_of())
                 served = response.json().get("sha256") if response.status_code == 201 else None
                 if response.status_code != 201 or served != local_digest:
                     errors.append(f"upload {n}: {response.status_code} {response.text[:200]}")
@@ -176,15 +193,23 @@ async def run(ctx: Context) -> None:
                     (f"upload {n}", f"{size / MIB / seconds:.0f}", f"{size / MIB / local:.0f}", response.status_code)
                 )
                 del data
+            server_cpu = ctx.pacta.cpu_seconds() - cpu_before
     finally:
+        sink.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    server_cpu = ctx.pacta.cpu_seconds() - cpu_before
     table(("20 MiB file", "API MiB/s", "local MiB/s", "status"), rows)
     total = SMALL_UPLOADS * SMALL_MIB
     api_rate, local_rate = total / api_seconds, total / local_seconds
+    sink_rate, drain_rate = total / sink_seconds["/"], total / sink_seconds["/?drain"]
     print(f"  through the API (POST multipart, editor key): {api_rate:.0f} MiB/s ({api_seconds:.2f} s for {total} MiB)")
     print(f"  hashlib + write to a temporary file locally:  {local_rate:.0f} MiB/s ({local_seconds:.2f} s)")
+    print(f"  the same bodies over HTTP to bench/sink.py, hashed and written: {sink_rate:.0f} MiB/s")
+    print(f"  the same bodies over HTTP to bench/sink.py, only received:      {drain_rate:.0f} MiB/s")
     print(f"  API / local throughput ratio: {api_rate / local_rate:.2f} (aim >= 0.5)")
+    print(
+        f"  ceilings on this machine: received only / local {drain_rate / local_rate:.2f}, "
+        f"hashed and written / local {sink_rate / local_rate:.2f}; API / hashed and written {api_rate / sink_rate:.2f}"
+    )
     ctx.summary.append(
         (
             f"upload {SMALL_UPLOADS} x {SMALL_MIB} MiB (editor)",
@@ -193,6 +218,15 @@ async def run(ctx: Context) -> None:
             f"{api_rate / local_rate:.2f}",
         )
     )
+    for label, rate in (("hashed and written", sink_rate), ("only received", drain_rate)):
+        ctx.summary.append(
+            (
+                f"the same bodies to bench/sink.py, {label}",
+                f"{rate:.0f} MiB/s",
+                f"hashlib + write locally ({local_rate:.0f} MiB/s)",
+                f"{rate / local_rate:.2f}",
+            )
+        )
     print(
         f"  server CPU: {server_cpu * 1000 / total:.1f} ms per MiB uploaded ({server_cpu:.2f} s for {total} MiB, "
         f"{server_cpu / api_seconds:.0%} of the upload time); "
