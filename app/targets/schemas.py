@@ -13,10 +13,12 @@ from app.types import Day
 
 
 def _four_places(value: float) -> float:
-    """Values are stored with four decimal places: refuse more rather than round silently."""
+    """Values are stored with four decimal places: refuse more rather than round silently. A
+    negative zero is zero: NUMERIC has none, so the value written must be the value read back
+    (the write's answer, and its ETag, are those of the stored row)."""
     if round(value, 4) != value:
         raise TextError(Text("validation.decimal_places"))
-    return value
+    return 0.0 if value == 0 else value
 
 
 # Strict: JSON numbers only (pydantic would otherwise read "1.5" or true as a number).

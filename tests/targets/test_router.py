@@ -536,6 +536,25 @@ async def test_patch_needs_a_current_if_match(
     assert (await get_ok(client, url_of(target), editor)).json()["title"] == "Empresas"
 
 
+async def test_a_negative_zero_is_written_and_read_as_zero_with_one_etag(
+    client: httpx2.AsyncClient, world: World, agreement: dict[str, Any]
+) -> None:
+    """-0.0 is stored as 0 (NUMERIC has no negative zero): the write's answer and its ETag must be
+    the read's, so that its ETag works as an If-Match."""
+    editor = world.headers("editor")
+    body = target_body(baseline={"value": -0.0, "on": SIGNED_ON.isoformat()})
+    created = await client.post(targets_of(agreement["id"]), json=body, headers=editor)
+    assert created.status_code == 201, created.text
+    assert created.json()["baseline"]["value"] == 0.0
+    assert '"value":-0.0' not in created.text
+    read = await get_ok(client, url_of(created.json()), editor)
+    assert read.headers["etag"] == created.headers["etag"]
+    changed = await client.patch(
+        url_of(created.json()), json={"title": "Otra"}, headers={**editor, "If-Match": created.headers["etag"]}
+    )
+    assert changed.status_code == 200, changed.text
+
+
 async def test_a_new_verified_measurement_changes_the_etag(
     client: httpx2.AsyncClient, world: World, agreement: dict[str, Any], progress: Progress, app: FastAPI
 ) -> None:
