@@ -14,10 +14,12 @@ by construction: a parameter that fails validation (the route answers its 422), 
 override that takes arguments (the tests' clock takes none). Errors that dependencies or the
 endpoint raise travel as they do from the route, to the app's exception handlers.
 
-Only routes whose dependencies are all coroutines fed by the request, its path and its query
-(no headers, cookies, body, generators or response parameter) may be lean, and the endpoint
-must return a Response; `install_lean_routes` refuses anything else at start-up, so a route
-marked lean is never silently served the slow way.
+Only routes whose dependencies are all coroutine functions fed by the request, its path and its
+query (no headers, cookies, body, generators, classes, concurrency limits or response parameter)
+may be lean, and the endpoint must return a Response; `install_lean_routes` refuses anything else
+at start-up, so a route marked lean is never silently served the slow way. A request the lean
+path hands on to its route runs the dependencies solved so far once more: they must give the same
+answer twice in a request (today's do: the principal is kept in request.state).
 """
 
 import copy
@@ -35,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
+
+from app.http.routes import matched_route
 
 _LEAN = "_pacta_lean"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -101,6 +105,8 @@ class _Plan:
 
 
 def _is_coroutine(call: Any) -> bool:
+    if inspect.isclass(call):
+        return False  # FastAPI instantiates a class dependency: its __call__ is not what runs
     if inspect.iscoroutinefunction(call):
         return True
     dunder = getattr(call, "__call__", None)  # noqa: B004 - a callable instance (HTTPBearer)
@@ -118,6 +124,7 @@ def _plan(dependant: Dependant, where: str) -> _Plan:
             ("a response parameter", dependant.response_param_name),
             ("background tasks", dependant.background_tasks_param_name),
             ("security scopes", dependant.security_scopes_param_name),
+            ("a concurrency limit", dependant.concurrency),
         )
         if present
     ]
@@ -141,7 +148,12 @@ def _plan(dependant: Dependant, where: str) -> _Plan:
 
 
 async def _overridden(override: Callable[..., Any]) -> Any:
-    if inspect.signature(override).parameters:
+    """A test's override that takes nothing and returns its value; any other goes to the route."""
+    if (
+        inspect.signature(override).parameters
+        or inspect.isgeneratorfunction(override)
+        or inspect.isasyncgenfunction(override)
+    ):
         raise _Fallback
     value = override()
     return await value if inspect.isawaitable(value) else value
@@ -189,7 +201,11 @@ class LeanRoute(BaseRoute):
         if scope["type"] != "http" or scope["method"] != "GET":
             return Match.NONE, {}
         match, child_scope = self.route.matches(scope)
-        return (match, child_scope) if match is Match.FULL else (Match.NONE, {})
+        # In front of every route, it must still only take what its route would have served:
+        # not a request an earlier route on an overlapping path (/x/search before /x/{id}) wins.
+        if match is not Match.FULL or matched_route(scope) is not self.route:
+            return Match.NONE, {}
+        return match, child_scope
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)  # the route itself answers for its name

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 import httpx2
 import pytest
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http.lean import LeanRoute, install_lean_routes, lean
+from app.http.routes import api_routes
 from app.main import create_app
 from tests.conftest import MakeKey, MakeOrg
 from tests.conftest import test_settings as settings_with
@@ -153,8 +154,44 @@ def test_a_route_that_cannot_be_lean_is_refused_at_start() -> None:
     async def y(request: Request) -> dict[str, date]:
         return {}
 
+    class Checker:
+        async def __call__(self, request: Request) -> bool:
+            return request is not None
+
+    @router.get("/z")
+    @lean
+    async def z(checked: Annotated[Any, Depends(Checker)]) -> Response:
+        return Response()
+
     app = FastAPI()
     app.include_router(router)
     for route in router.routes:
         with pytest.raises(TypeError, match="cannot be lean"):
             install_lean_routes(app, [route])  # type: ignore[list-item]
+
+
+async def test_a_lean_route_leaves_to_an_earlier_route_what_that_one_serves() -> None:
+    """/items/search is declared before /items/{number}: the lean route in front of every route
+    must not take it (its path parameter would refuse "search" with a 422)."""
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/items/search")
+    async def search() -> dict[str, str]:
+        return {"served": "search"}
+
+    @router.get("/items/{number}")
+    @lean
+    async def item(number: int) -> Response:
+        return Response(content=f'{{"served":{number}}}', media_type="application/json")
+
+    app = FastAPI()
+    app.include_router(router)
+    app.state.api_routes = api_routes([router])
+    assert len(install_lean_routes(app, app.state.api_routes)) == 1
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        assert (await c.get("/items/search")).json() == {"served": "search"}
+        assert (await c.get("/items/7")).json() == {"served": 7}
+        assert (await c.get("/items/seven")).status_code == 422
