@@ -10,7 +10,6 @@ BENCH_DRIVER=python keeps the Python client even where wrk is installed.
 """
 
 import asyncio
-import json
 import os
 import shutil
 import tempfile
@@ -22,7 +21,8 @@ from bench.load import Budget, Call, Result
 from bench.server import PostgresCpu, Server
 
 DRIVER_ENV = "BENCH_DRIVER"
-CALLS = 1000  # distinct calls cycled through (the single read: 1,000 random agreements)
+CALLS = 1000  # distinct calls cycled through (the single read: 1,000 random agreements); wrk runs
+# for the budget's seconds, max_requests only bounds how many distinct calls there are
 
 
 def available() -> bool:
@@ -30,7 +30,12 @@ def available() -> bool:
 
 
 def _lua(s: str) -> str:
-    return json.dumps(s)  # a JSON string is a valid Lua string literal for these ASCII values
+    """A Lua string literal: printable ASCII as it is, every other byte as a decimal escape."""
+    out = []
+    for byte in s.encode():
+        char = chr(byte)
+        out.append(char if 32 <= byte < 127 and char not in '"\\' else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
 
 
 def _script(calls: list[Call]) -> str:
@@ -68,7 +73,14 @@ async def _wrk(url: str, script: Path, concurrency: int, seconds: float) -> tupl
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await process.communicate()
+    try:
+        out, _ = await process.communicate()
+    except BaseException:
+        # Cancelled (or interrupted): wrk must not go on loading the servers.
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
     text = out.decode(errors="replace")
     for line in text.splitlines():
         if line.startswith("PACTA-WRK "):
@@ -81,8 +93,9 @@ async def drive(
     name: str, server: Server, make: Callable[[int], Call], budget: Budget, postgres: PostgresCpu
 ) -> Result:
     """As bench.load.drive (warm-up, then the measured run), with wrk's connections."""
-    calls = [make(n) for n in range(CALLS)]
+    calls = [make(n) for n in range(min(CALLS, budget.max_requests))]
     if any(c.json is not None or c.expect != 200 for c in calls):
+        # wrk counts only answers of 400 and above as errors.
         raise ValueError(f"{name}: the wrk driver sends reads that expect 200 only")
     with tempfile.TemporaryDirectory(prefix="pacta-wrk-") as folder:
         script = Path(folder) / "calls.lua"
