@@ -79,11 +79,38 @@ def _json(x: str) -> str:
     return f"coalesce(to_json({x})::text, 'null')"
 
 
+# Python's round(q, 4) of a float, in SQL: the correctly rounded value of the double's exact
+# binary value (half to even), where round(q::numeric, 4) would round the shortest decimal that
+# reads back as q (237.02 / 400 is 0.59255 to PostgreSQL, a hair above it as a double; and the
+# two disagree whenever the double lies a hair below such a half). The double's sign, exponent
+# and mantissa are read from its bytes, q * 10^4 is then the exact fraction n / d of integers
+# (numeric: exact), and the remainder decides. A zero keeps q's sign, as round() does.
+_ROUNDED = """CROSS JOIN LATERAL (
+                  SELECT ('x' || encode(float8send(qq.q), 'hex'))::bit(64)::bigint AS bits OFFSET 0) fb
+              CROSS JOIN LATERAL (
+                  SELECT ((fb.bits >> 52) & 2047)::int AS ex, (fb.bits & 4503599627370495)::numeric AS mant,
+                         fb.bits < 0 AS negative OFFSET 0) fe
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN fe.ex = 0 THEN fe.mant ELSE fe.mant + 4503599627370496 END AS m,
+                         CASE WHEN fe.ex = 0 THEN -1074 ELSE fe.ex - 1075 END AS e OFFSET 0) fm
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN fm.e >= 0 THEN fm.m * power(2::numeric, fm.e) * 10000 ELSE fm.m * 10000 END AS n,
+                         CASE WHEN fm.e >= 0 THEN 1::numeric ELSE power(2::numeric, -fm.e) END AS d OFFSET 0) fn
+              CROSS JOIN LATERAL (SELECT div(fn.n, fn.d) AS k, mod(fn.n, fn.d) AS rest OFFSET 0) fk
+              CROSS JOIN LATERAL (
+                  SELECT fk.k + CASE WHEN 2 * fk.rest > fn.d OR (2 * fk.rest = fn.d AND mod(fk.k, 2) = 1)
+                                     THEN 1 ELSE 0 END AS units OFFSET 0) fu
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN qq.q IS NULL THEN NULL
+                              WHEN fu.units = 0 THEN (CASE WHEN fe.negative THEN '-0' ELSE '0' END)::float8
+                              ELSE ((CASE WHEN fe.negative THEN -fu.units ELSE fu.units END) / 10000.0)::float8
+                         END AS attainment OFFSET 0) r"""
+
 # app.targets.progress.evaluate in SQL, per milestone: the same float arithmetic (float8 is the
-# same IEEE double as Python's float); attainment rounded as round() rounds, except within a hair
-# of a tie, where the document is NULL (the models write the page). Each value is computed once,
-# in a LATERAL subquery kept apart by OFFSET 0 (else PostgreSQL pulls it up and copies the
-# expression into every place that reads it: a tree that takes longer to plan than to run).
+# same IEEE double as Python's float), attainment rounded as round() rounds (_ROUNDED). Each
+# value is computed once, in a LATERAL subquery kept apart by OFFSET 0 (else PostgreSQL pulls it
+# up and copies the expression into every place that reads it: a tree that takes longer to plan
+# than to run).
 _STATUS = """CASE
     WHEN p.measure = 'qualitative' THEN
         CASE WHEN act.found THEN 'met' WHEN o.overdue THEN 'not_met' ELSE 'scheduled' END
@@ -101,10 +128,10 @@ _MILESTONES = f"""(
                '{{"months":' || ms.months::text || ',"target_value":' || {_float("ms.tv")}
                || ',"due_on":' || {_json("ms.due_on")} || ',"status":"' || ms.status
                || '","actual_value":' || {_float("ms.actual")} || ',"attainment":'
-               || CASE WHEN ms.q IS NULL THEN 'null' WHEN ms.tie THEN NULL ELSE {_float("ms.attainment")} END
+               || CASE WHEN ms.q IS NULL THEN 'null' ELSE {_float("ms.attainment")} END
                || '}}' AS doc
           FROM (
-            SELECT e.ord, v.months, v.tv, d.due_on, act.value AS actual, st.status, qq.q, r.attainment, r.tie
+            SELECT e.ord, v.months, v.tv, d.due_on, act.value AS actual, st.status, qq.q, r.attainment
               FROM jsonb_array_elements(p.milestones) WITH ORDINALITY AS e(m, ord)
               CROSS JOIN LATERAL (
                   SELECT (e.m->>'months')::int AS months, (e.m->>'target_value')::float8 AS tv OFFSET 0) v
@@ -121,9 +148,7 @@ _MILESTONES = f"""(
                   SELECT CASE WHEN p.measure <> 'qualitative' AND act.value IS NOT NULL AND v.tv IS NOT NULL
                                    AND v.tv <> b.base
                               THEN (act.value - b.base) / (v.tv - b.base) END AS q OFFSET 0) qq
-              CROSS JOIN LATERAL (
-                  SELECT round(qq.q::numeric, 4)::float8 AS attainment,
-                         abs(abs(qq.q * 10000 - trunc(qq.q * 10000)) - 0.5) < 1e-6 AS tie OFFSET 0) r
+              {_ROUNDED}
           ) ms
       ) docs
 )"""  # noqa: S608 - constants only

@@ -143,3 +143,79 @@ async def test_a_draft_has_no_due_dates(
     assert response.content == Page[TargetRead](items=items, next_cursor=None).model_dump_json().encode()
     anonymous = await client.get(targets_of(draft["id"]))
     assert anonymous.status_code == 404
+
+
+# Ratios whose fifth decimal is a 5, where rounding the shortest decimal and rounding the double
+# disagree or nearly do: 237.02 / 400 = 0.59255 (a hair above as a double), 1.38 / 400 = 0.00345,
+# 0.02 / 400 = 0.00005, 100.18 / 400 = 0.25045, 0.0004 / 8 = 0.00005, 1 / 20000 = 0.00005,
+# 0.0625 / 2 = 0.03125 (a double exactly: half to even), 2.5 / 8 = 0.3125 (exact, no rounding),
+# a fall from 10 to 9.5 against 9 (0.5), and a loss below the baseline (a negative attainment).
+TIES: list[tuple[float, float, float]] = [
+    (0, 400, 237.02),
+    (0, 400, 1.38),
+    (0, 400, 0.02),
+    (0, 400, 100.18),
+    (0, 8, 0.0004),
+    (0, 20000, 1),
+    (0, 2, 0.0625),
+    (0, 8, 2.5),
+    (0, 400, 3.3),
+    (0, 3, 1),
+    (10, 9, 9.5),
+    (10, 30, 9.99),
+    (1.0001, 3.0001, 1.0002),
+]
+
+
+async def test_attainments_at_a_half_are_rounded_as_python_rounds_them(
+    client: httpx2.AsyncClient,
+    app: FastAPI,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+) -> None:
+    """Written by PostgreSQL (not left to the models) and the same bytes, ties included."""
+    agreement = await make_agreement(client, world, "public")
+    progress = Progress(client, app, world, agreement["id"])
+    for base, target, actual in TIES:
+        body = target_body(
+            baseline={"value": base, "on": SIGNED_ON.isoformat()},
+            milestones=[{"months": 6, "target_value": target}],
+        )
+        if target < base:
+            body["ascending"] = False
+        created = await create_target(client, world.headers("editor"), agreement["id"], body)
+        await progress.add(created["id"], date(2025, 5, 1), actual)
+    pin_today(app, DUE_12)
+    assert await _compare(client, session, sessionmaker, world, agreement["id"], DUE_12) >= 4 * 7
+    response = await client.get(targets_of(agreement["id"]), params={"limit": 50})
+    attainments = [t["milestones"][0]["attainment"] for t in response.json()["items"]]
+    assert attainments[:3] == [0.5926, 0.0034, 0.0001]  # round() on the doubles, as the models do
+    assert attainments[6:8] == [0.0312, 0.3125]
+
+
+async def test_postgresql_rounds_any_double_as_python_round_does(session: AsyncSession) -> None:
+    """The rounding on its own, over thousands of doubles: random ones of every size, halves that
+    are exact doubles, ratios of four-decimal values (where the halves are), signs and zeros."""
+    import random
+
+    from sqlalchemy import text
+
+    from app.targets.repository import _ROUNDED
+
+    rng = random.Random(20261207)
+    values = [0.0, -0.0, 0.03125, -0.03125, 0.00005, -0.00005, 2.0**-1074, 1e-300, 123456789.12345]
+    values += [rng.uniform(-2, 2) for _ in range(2000)]
+    values += [rng.uniform(-1, 1) * 10 ** rng.randint(-8, 12) for _ in range(2000)]
+    values += [(k + 0.5) / 10000 for k in range(-500, 500)]
+    values += [round(rng.uniform(-1e4, 1e4), 4) / round(rng.uniform(0.0001, 1e4), 4) for _ in range(3000)]
+    rows = (
+        await session.execute(
+            text(f"SELECT qq.n, r.attainment FROM unnest(CAST(:v AS float8[])) WITH ORDINALITY AS qq(q, n) {_ROUNDED}"),  # noqa: S608 - a constant
+            {"v": values},
+        )
+    ).all()
+    got: dict[int, float] = {int(n): float(a) for n, a in rows}
+    mismatches = [(v, got[i + 1]) for i, v in enumerate(values) if repr(round(v, 4)) != repr(got[i + 1])]
+    assert len(got) == len(values)
+    assert mismatches == []
