@@ -5,6 +5,7 @@ Every scenario runs once per round, the rounds alternate (so a noisy neighbour w
 alike), and the table gives each one's median throughput, its reference's and the ratio.
 """
 
+import asyncio
 import dataclasses
 import os
 import random
@@ -28,7 +29,7 @@ ROUNDS = 3
 # scenarios alternating with ours in every round: a before-and-after comparison in one run.
 COMPARE_DIR_ENV = "BENCH_COMPARE_DIR"
 HEAVY = 2  # clients for the heavy reads
-METRICS_PAIRS = 8  # extra pairs of the list with and without request metrics
+METRICS_PAIRS = 8  # pairs of the list on fresh processes with and without request metrics
 LOG_RANGE = 100  # entries per /v1/log/entries call
 
 
@@ -148,15 +149,22 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
             b = budget if s.concurrency is None else dataclasses.replace(budget, concurrency=s.concurrency)
             runs[s.name].append(await drive(s.name, s.server, s.make, b, ctx.pg))
     # The metrics' cost is a few percent, below what 3 rounds of 3 seconds resolve on 2 shared
-    # cores: more pairs of the same read with and without them, in alternating order, and the
-    # server's own CPU per request beside the throughput.
-    on_scenario = next(s for s in scenarios if s.name == "list, anonymous")
-    off_scenario = next(s for s in scenarios if s.server is unmetered)
-    ctx.log(f"ratios: {METRICS_PAIRS} more pairs of the list with and without request metrics")
-    for pair_no in range(METRICS_PAIRS):
-        order = (on_scenario, off_scenario) if pair_no % 2 == 0 else (off_scenario, on_scenario)
-        for s in order:
-            runs[s.name].append(await drive(s.name, s.server, s.make, budget, ctx.pg))
+    # cores, and the service above has served every other read too (a larger heap, other
+    # connections): a fresh process with metrics against the fresh one without, the list alone,
+    # in pairs of alternating order, the throughput and the server's CPU per request.
+    metered = Server("pacta-metered", ["app.main:create_app", "--factory"], ctx.env, ctx.run_dir, "/readyz")
+    pairs: list[tuple[Result, Result]] = []
+    try:
+        await asyncio.to_thread(metered.wait_ready)
+        ctx.log(f"ratios: {METRICS_PAIRS} pairs of the list on fresh processes with and without request metrics")
+        make = get("/v1/agreements")
+        for pair_no in range(METRICS_PAIRS):
+            on_first = pair_no % 2 == 0
+            first = await drive("metrics", metered if on_first else unmetered, make, budget, ctx.pg)
+            second = await drive("metrics", unmetered if on_first else metered, make, budget, ctx.pg)
+            pairs.append((first, second) if on_first else (second, first))
+    finally:
+        metered.stop()
     rps = {name: statistics.median(r.rps for r in results) for name, results in runs.items()}
     errors = {name: sum(r.errors for r in results) for name, results in runs.items()}
     heading(f"Hot reads against raw ASGI + asyncpg + orjson ({ROUNDS} alternating rounds, median req/s, {driver})")
@@ -174,7 +182,6 @@ async def _run(ctx: Context, raw: Server, unmetered: Server, other: Server | Non
             print(f"  first error in {s.name}: {first_error}")
     anonymous, keyed = rps["list, anonymous"], rps["list, admin key"]
     deep = rps["list, deep page (admin)"]
-    pairs = list(zip(runs["list, anonymous"], runs["list, anonymous, metrics off"], strict=True))
     metrics_cost = 1 - statistics.median(on.rps / off.rps for on, off in pairs)
     metrics_cpu = statistics.median(
         (on.server_cpu / on.requests) / (off.server_cpu / off.requests)
