@@ -1,5 +1,7 @@
-"""Canonical JSON (RFC 8785): one spelling of a value, for the log's hashes and for ETags and
-cursors alike. Neutral ground: the log and the HTTP layer both build on it, neither on the other."""
+"""Canonical JSON (RFC 8785): one spelling of a value, for the log's hashes, and the plain JSON
+values (jsonable) that cursors and webhook payloads are written from. Neutral ground: the log and
+the HTTP layer both build on it, neither on the other. (ETags hash the response's own bytes:
+app.http.etag.)"""
 
 import uuid
 from datetime import UTC, date, datetime
